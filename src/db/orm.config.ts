@@ -1,0 +1,31 @@
+import { defineConfig, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import type { Logger } from 'pino';
+import { User } from '../modules/user/user.entity';
+import { SoftDeleteSubscriber } from '../trash/soft-delete.subscriber';
+import { TrashableEntity } from '../trash/trashable.entity';
+import { migrations } from './migrations';
+
+export const MIGRATIONS_TABLE = 'mikro_orm_migrations';
+
+/** MikroORM options for the given database; entities and migrations are listed, not discovered from files. */
+export function ormOptions(clientUrl: string, logger?: Logger): Options {
+  return defineConfig({
+    clientUrl,
+    entities: [TrashableEntity, User],
+    subscribers: [new SoftDeleteSubscriber()],
+    extensions: [Migrator],
+    migrations: {
+      tableName: MIGRATIONS_TABLE,
+      migrationsList: migrations,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+    },
+    // Every query goes through a request's fork; the global EntityManager is for start-up only.
+    allowGlobalContext: false,
+    debug: logger?.isLevelEnabled('trace') ?? false,
+    logger: (message) => logger?.trace({ orm: message }, 'sql'),
+    pool: { min: 0, max: 10 },
+  });
+}

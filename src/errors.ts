@@ -1,0 +1,111 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { Logger } from 'pino';
+
+/** The only values `extensions.code` takes in responses; clients switch on them. */
+export enum ErrorCode {
+  BadUserInput = 'BAD_USER_INPUT',
+  NotFound = 'NOT_FOUND',
+  Conflict = 'CONFLICT',
+  PreconditionFailed = 'PRECONDITION_FAILED',
+  Unauthenticated = 'UNAUTHENTICATED',
+  Forbidden = 'FORBIDDEN',
+  InternalServerError = 'INTERNAL_SERVER_ERROR',
+}
+
+/** A failure the client caused or can act on; its message is shown as is. */
+export abstract class AppError extends GraphQLError {
+  protected constructor(message: string, code: ErrorCode, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions: { code, ...extensions } });
+  }
+}
+
+export class BadUserInputError extends AppError {
+  constructor(message: string, field?: string) {
+    super(message, ErrorCode.BadUserInput, field ? { field } : {});
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(entityType: string, id: string) {
+    super(`${entityType} ${id} not found`, ErrorCode.NotFound, { entityType, id });
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string, details: { field?: string; conflictingId?: string } = {}) {
+    super(message, ErrorCode.Conflict, details);
+  }
+}
+
+export class PreconditionFailedError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(message, ErrorCode.PreconditionFailed, details);
+  }
+}
+
+const clientCodes = new Set<string>(Object.values(ErrorCode));
+
+/**
+ * Builds Apollo's `formatError`: errors we raised (and GraphQL's own parse,
+ * validation and variable errors) pass through; anything else is logged with
+ * its stack and reaches the client only as a masked INTERNAL_SERVER_ERROR.
+ */
+export function createErrorFormatter(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof AppError) {
+      return { ...formatted, extensions: { ...original.extensions } };
+    }
+    const validation = describeArgumentValidation(original);
+    if (validation) {
+      return {
+        message: validation.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: ErrorCode.BadUserInput, field: validation.field },
+      };
+    }
+    const code = formatted.extensions?.code;
+    const isRequestError = typeof code === 'string' && code !== ErrorCode.InternalServerError;
+    if (isRequestError) {
+      // Parse, validation and bad-variable errors: keep them, minus stack traces.
+      const publicCode = clientCodes.has(code) ? code : ErrorCode.BadUserInput;
+      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: publicCode } };
+    }
+    logger.error({ err: original, path: formatted.path }, 'unexpected error while resolving a request');
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.InternalServerError },
+    };
+  };
+}
+
+interface ValidationFailure {
+  property: string;
+  constraints?: Record<string, string>;
+  children?: ValidationFailure[];
+}
+
+/** Turns type-graphql's ArgumentValidationError into one message naming the first bad field. */
+function describeArgumentValidation(error: unknown): { message: string; field: string } | undefined {
+  if (!(error instanceof GraphQLError) || !Array.isArray(error.extensions?.validationErrors)) return undefined;
+  const failures = error.extensions.validationErrors as ValidationFailure[];
+  const first = firstFailure(failures, []);
+  if (!first) return undefined;
+  return { message: `Invalid ${first.path.join('.')}: ${first.messages.join('; ')}`, field: first.path[first.path.length - 1] };
+}
+
+function firstFailure(failures: ValidationFailure[], parents: string[]): { path: string[]; messages: string[] } | undefined {
+  for (const failure of failures) {
+    const here = [...parents, failure.property];
+    if (failure.constraints && Object.keys(failure.constraints).length > 0) {
+      return { path: here, messages: Object.values(failure.constraints) };
+    }
+    const nested = failure.children && firstFailure(failure.children, here);
+    if (nested) return nested;
+  }
+  return undefined;
+}

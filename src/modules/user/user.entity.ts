@@ -1,0 +1,52 @@
+import { Entity, Index, Property, Unique } from '@mikro-orm/core';
+import { Field, ObjectType } from 'type-graphql';
+import type { TrashPolicy } from '../../trash/trash-policy';
+import { TrashableEntity } from '../../trash/trashable.entity';
+
+@ObjectType({ description: 'A person with an account. Deleting a user moves it to the trash, from where it can be restored.' })
+@Entity({ tableName: 'users' })
+@Unique({
+  name: 'users_username_live_unique',
+  expression: 'create unique index "users_username_live_unique" on "users" (lower("username")) where "deleted_at" is null',
+})
+@Unique({
+  name: 'users_email_live_unique',
+  expression: 'create unique index "users_email_live_unique" on "users" (lower("email")) where "deleted_at" is null',
+})
+// Serves the default listing (live users, newest first) without touching trashed rows.
+@Index({
+  name: 'users_live_order_idx',
+  expression: 'create index "users_live_order_idx" on "users" ("created_at" desc, "id" desc) where "deleted_at" is null',
+})
+// Serves onlyDeleted listings, newest deletion first.
+@Index({
+  name: 'users_trash_order_idx',
+  expression: 'create index "users_trash_order_idx" on "users" ("deleted_at" desc, "id" desc) where "deleted_at" is not null',
+})
+// Serves includeDeleted listings.
+@Index({
+  name: 'users_order_idx',
+  expression: 'create index "users_order_idx" on "users" ("created_at" desc, "id" desc)',
+})
+export class User extends TrashableEntity {
+  @Field(() => String, { description: 'Unique among live users, ignoring case; case is preserved.' })
+  @Property({ type: 'string', length: 32 })
+  username!: string;
+
+  @Field(() => String, { description: 'Unique among live users, ignoring case.' })
+  @Property({ type: 'string', length: 254 })
+  email!: string;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'string', length: 100, nullable: true })
+  displayName: string | null = null;
+}
+
+export const userTrashPolicy: TrashPolicy<User> = {
+  entity: User,
+  typeName: 'User',
+  uniqueKeys: [
+    { field: 'username', constraint: 'users_username_live_unique' },
+    { field: 'email', constraint: 'users_email_live_unique' },
+  ],
+};

@@ -1,0 +1,18 @@
+import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
+import { DateTimeISOResolver } from 'graphql-scalars';
+import { buildSchema } from 'type-graphql';
+import { UserResolver } from './modules/user/user.resolver';
+
+/** The GraphQL schema, built from the resolvers and the decorated types. */
+export function buildAppSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: [UserResolver],
+    scalarsMap: [{ type: Date, scalar: DateTimeISOResolver }],
+    validate: { forbidUnknownValues: false },
+  });
+}
+
+/** SDL as committed in schema.graphql, sorted so that diffs show real changes only. */
+export function printAppSchema(schema: GraphQLSchema): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}
