@@ -45,6 +45,8 @@ export class PreconditionFailedError extends AppError {
 }
 
 const clientCodes = new Set<string>(Object.values(ErrorCode));
+/** Apollo's automatic persisted queries protocol: APQ clients react to these codes, so they pass unchanged. */
+const persistedQueryCodes = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED']);
 
 /**
  * Builds Apollo's `formatError`: errors we raised (and GraphQL's own parse,
@@ -70,7 +72,7 @@ export function createErrorFormatter(logger: Logger) {
     const isRequestError = typeof code === 'string' && code !== ErrorCode.InternalServerError;
     if (isRequestError) {
       // Parse, validation and bad-variable errors: keep them, minus stack traces.
-      const publicCode = clientCodes.has(code) ? code : ErrorCode.BadUserInput;
+      const publicCode = clientCodes.has(code) || persistedQueryCodes.has(code) ? code : ErrorCode.BadUserInput;
       return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: publicCode } };
     }
     logger.error({ err: original, path: formatted.path }, 'unexpected error while resolving a request');

@@ -1,0 +1,233 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+// Docker is not needed here: these tests pin the structure of the container files.
+
+const repoRoot = path.resolve(__dirname, '..');
+const readRepoFile = (name: string): string => readFileSync(path.resolve(__dirname, '..', name), 'utf8');
+
+type Mapping = Record<string, unknown>;
+
+const isMapping = (value: unknown): value is Mapping =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function asMapping(value: unknown, what: string): Mapping {
+  if (!isMapping(value)) throw new Error(`${what} is not a mapping`);
+  return value;
+}
+
+const compose = asMapping(parse(readRepoFile('docker-compose.yml')), 'docker-compose.yml');
+const services = (): Mapping => asMapping(compose.services, 'services');
+const service = (name: string): Mapping => asMapping(services()[name], `service "${name}"`);
+
+/** `environment:` as a map of strings, whether written as a mapping or as a list of KEY=value. */
+function environmentOf(name: string): Record<string, string> {
+  const environment = service(name).environment;
+  if (environment === undefined) return {};
+  if (Array.isArray(environment)) {
+    return Object.fromEntries(
+      environment.map((entry) => {
+        const [key, ...value] = String(entry).split('=');
+        return [key, value.join('=')];
+      }),
+    );
+  }
+  return Object.fromEntries(
+    Object.entries(asMapping(environment, `environment of "${name}"`)).map(([key, value]) => [key, value == null ? '' : String(value)]),
+  );
+}
+
+/** Container-side ports of a service's `ports:`, in short ("8080:80/tcp") or long ({ target }) syntax. */
+function containerPortsOf(name: string): number[] {
+  const ports = service(name).ports;
+  if (!Array.isArray(ports)) return [];
+  return ports.map((port) => {
+    if (isMapping(port)) return Number(port.target);
+    const containerSide = String(port).split('/')[0].split(':').pop();
+    return Number(containerSide);
+  });
+}
+
+/** Volume mounts of a service as { source, target }, in short ("name:/path:ro") or long syntax. */
+function mountsOf(name: string): { source: string; target: string }[] {
+  const volumes = service(name).volumes;
+  if (!Array.isArray(volumes)) return [];
+  return volumes.map((volume) => {
+    if (isMapping(volume)) return { source: String(volume.source ?? ''), target: String(volume.target ?? '') };
+    const [source, target] = String(volume).split(':');
+    return target === undefined ? { source: '', target: source } : { source, target };
+  });
+}
+
+interface Instruction {
+  readonly keyword: string;
+  readonly args: string;
+}
+
+/** Dockerfile instructions grouped by stage (each FROM starts one), comments and line continuations resolved. */
+function dockerfileStages(text: string): Instruction[][] {
+  const logicalLines: string[] = [];
+  let pending = '';
+  for (const rawLine of text.split(/\r?\n/)) {
+    const line = rawLine.trim();
+    if (line.startsWith('#')) continue;
+    if (line.endsWith('\\')) {
+      pending += `${line.slice(0, -1)} `;
+      continue;
+    }
+    const whole = (pending + line).trim();
+    pending = '';
+    if (whole) logicalLines.push(whole);
+  }
+  if (pending.trim()) logicalLines.push(pending.trim());
+
+  const stages: Instruction[][] = [];
+  for (const line of logicalLines) {
+    const match = /^(\S+)\s*(.*)$/.exec(line);
+    if (!match) continue;
+    const instruction = { keyword: match[1].toUpperCase(), args: match[2].trim() };
+    if (instruction.keyword === 'FROM') stages.push([]);
+    stages.at(-1)?.push(instruction);
+  }
+  return stages;
+}
+
+/** The words of a CMD/ENTRYPOINT, in exec form (JSON array) or shell form. */
+function commandWords(args: string): string[] {
+  if (args.startsWith('[')) return (JSON.parse(args) as unknown[]).map(String);
+  return args.split(/\s+/);
+}
+
+/** Variables set by ENV lines, in `ENV A=1 B="2"` or legacy `ENV A 1` form. */
+function envOf(stage: Instruction[]): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const { args } of stage.filter((instruction) => instruction.keyword === 'ENV')) {
+    const [first] = args.split(/\s+/);
+    if (!first.includes('=')) {
+      values[first] = args.slice(first.length).trim();
+      continue;
+    }
+    for (const [, key, value] of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S*)/g)) {
+      values[key] = value.replace(/^(["'])(.*)\1$/, '$2');
+    }
+  }
+  return values;
+}
+
+const dockerfileStagesOf = (name: string): Instruction[][] => dockerfileStages(readRepoFile(name));
+const finalStage = (): Instruction[] => {
+  const stage = dockerfileStagesOf('Dockerfile').at(-1);
+  if (!stage) throw new Error('Dockerfile has no FROM');
+  return stage;
+};
+
+describe('docker-compose.yml', () => {
+  it('defines the postgres and server services', () => {
+    expect(Object.keys(services())).toEqual(expect.arrayContaining(['postgres', 'server']));
+  });
+
+  it('has no obsolete top-level version key', () => {
+    expect(compose).not.toHaveProperty('version');
+  });
+
+  it('checks postgres health with pg_isready', () => {
+    const healthcheck = asMapping(service('postgres').healthcheck, 'postgres healthcheck');
+    expect(healthcheck.disable).not.toBe(true);
+    const test = Array.isArray(healthcheck.test) ? healthcheck.test.join(' ') : String(healthcheck.test);
+    expect(test).toContain('pg_isready');
+  });
+
+  it('keeps the postgres data directory on a named volume declared at top level', () => {
+    const dataDir = environmentOf('postgres').PGDATA ?? '/var/lib/postgresql/data';
+    const mount = mountsOf('postgres').find(({ target }) => target.replace(/\/$/, '') === dataDir);
+    expect(mount, `a volume mounted at ${dataDir}`).toBeDefined();
+    // A named volume, not a bind mount of a host path.
+    expect(mount?.source).toMatch(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/);
+    expect(Object.keys(asMapping(compose.volumes, 'top-level volumes'))).toContain(mount?.source);
+  });
+
+  it('builds the server from the repository root with a Dockerfile that exists', () => {
+    const build = service('server').build;
+    const { context, dockerfile } = isMapping(build)
+      ? { context: String(build.context ?? '.'), dockerfile: String(build.dockerfile ?? 'Dockerfile') }
+      : { context: String(build), dockerfile: 'Dockerfile' };
+    expect(path.resolve(repoRoot, context)).toBe(repoRoot);
+    expect(existsSync(path.resolve(repoRoot, context, dockerfile))).toBe(true);
+  });
+
+  it('starts the server only once postgres is healthy', () => {
+    const dependsOn = asMapping(service('server').depends_on, 'server depends_on (long form)');
+    expect(asMapping(dependsOn.postgres, 'server depends_on postgres')).toMatchObject({ condition: 'service_healthy' });
+  });
+
+  it("points the server's DATABASE_URL at the postgres service with its user, password and database", () => {
+    const postgresEnvironment = environmentOf('postgres');
+    const { DATABASE_URL } = environmentOf('server');
+    expect(DATABASE_URL).toBeDefined();
+    const url = new URL(DATABASE_URL);
+    expect(url.protocol).toMatch(/^postgres(ql)?:$/);
+    expect(url.hostname).toBe('postgres');
+    expect(url.port || '5432').toBe('5432');
+    expect(decodeURIComponent(url.username)).toBe(postgresEnvironment.POSTGRES_USER);
+    expect(decodeURIComponent(url.password)).toBe(postgresEnvironment.POSTGRES_PASSWORD);
+    expect(decodeURIComponent(url.pathname.slice(1))).toBe(postgresEnvironment.POSTGRES_DB);
+    expect(postgresEnvironment.POSTGRES_PASSWORD).toBeTruthy();
+  });
+
+  it('publishes the port the server is told to listen on', () => {
+    const { PORT } = environmentOf('server');
+    expect(PORT).toMatch(/^\d+$/);
+    expect(containerPortsOf('server')).toContain(Number(PORT));
+  });
+
+  it('runs the server in production', () => {
+    expect(environmentOf('server').NODE_ENV).toBe('production');
+  });
+});
+
+describe('Dockerfile', () => {
+  it('builds in a separate stage from the one it runs', () => {
+    expect(dockerfileStagesOf('Dockerfile').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('starts dist/main.js in its final stage', () => {
+    const stage = finalStage();
+    const last = (keyword: string) => stage.filter((instruction) => instruction.keyword === keyword).at(-1);
+    const entrypoint = last('ENTRYPOINT');
+    const cmd = last('CMD');
+    const words = [...(entrypoint ? commandWords(entrypoint.args) : []), ...(cmd ? commandWords(cmd.args) : [])];
+    expect(words).toContain('dist/main.js');
+  });
+
+  it('does not run its final stage as root', () => {
+    const user = finalStage()
+      .filter((instruction) => instruction.keyword === 'USER')
+      .at(-1);
+    expect(user, 'a USER instruction in the final stage').toBeDefined();
+    const name = user?.args.split(':')[0];
+    expect(name).not.toBe('root');
+    expect(name).not.toBe('0');
+  });
+
+  it('sets NODE_ENV=production in its final stage', () => {
+    expect(envOf(finalStage()).NODE_ENV).toBe('production');
+  });
+
+  it('installs only production dependencies in its final stage', () => {
+    const installs = finalStage().filter(({ keyword, args }) => keyword === 'RUN' && /\bnpm (ci|install|i)\b/.test(args));
+    expect(installs.length).toBeGreaterThan(0);
+    for (const { args } of installs) expect(args).toMatch(/--omit[= ]dev|--production\b/);
+  });
+});
+
+describe('.dockerignore', () => {
+  it('keeps local dependencies, build output, data and git history out of the build context', () => {
+    const patterns = readRepoFile('.dockerignore')
+      .split(/\r?\n/)
+      .map((line) => line.trim().replace(/^\/+|\/+$/g, ''))
+      .filter((line) => line && !line.startsWith('#'));
+    expect(patterns).toEqual(expect.arrayContaining(['node_modules', 'dist', '.data', '.git']));
+  });
+});

@@ -1,0 +1,76 @@
+import pino from 'pino';
+import pg from 'pg';
+import { createApp, type App } from '../../src/app';
+import type { Config } from '../../src/config';
+import type { Clock } from '../../src/trash/trash.service';
+import { createTestDatabase } from './database';
+
+export interface GraphQLResponse<T = any> {
+  status: number;
+  data?: T | null;
+  errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, any> }>;
+}
+
+export interface TestServer {
+  app: App;
+  url: string;
+  /** A plain connection to this file's database, to check what really is stored. */
+  sql: pg.Pool;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  stop(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  clock?: Clock;
+  config?: Partial<Config>;
+}
+
+/** Starts the real server (HTTP, GraphQL, ORM, migrations) on a fresh database of its own. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const database = await createTestDatabase();
+  const config: Config = {
+    nodeEnv: 'test',
+    port: 0,
+    databaseUrl: database.url,
+    dataDir: '/nonexistent',
+    logLevel: 'silent',
+    ...options.config,
+  };
+  const app = await createApp(config, { clock: options.clock, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  return {
+    app,
+    url: app.url,
+    sql,
+    gql: (query, variables, headers) => postGraphQL(app.url, query, variables, headers),
+    stop: async () => {
+      await sql.end();
+      await app.stop();
+      await database.drop();
+    },
+  };
+}
+
+export async function postGraphQL<T = any>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status'>;
+  return { status: response.status, ...body };
+}
+
+/** The single error of a response that is expected to fail, for compact assertions. */
+export function onlyError(response: GraphQLResponse): { message: string; code: string; extensions: Record<string, any> } {
+  if (!response.errors || response.errors.length !== 1) {
+    throw new Error(`expected exactly one error, got ${JSON.stringify(response)}`);
+  }
+  const [error] = response.errors;
+  return { message: error.message, code: error.extensions?.code, extensions: error.extensions ?? {} };
+}
