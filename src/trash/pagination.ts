@@ -176,7 +176,7 @@ export async function findKeysetPage<T extends TrashableEntity>(
     .where(where)
     .orderBy({ [sortProperty]: 'desc', id: 'desc' } as never)
     .limit(request.first + 1);
-  if (request.after) {
+  if (request.after != null) {
     const cursor = decodeCursor(request.after, request.visibility);
     // A row comparison walks the (sort, id) index from the cursor on.
     qb.andWhere(`(e.${sortColumn}, e.id) < (?, ?)`, [cursor.sortValue, cursor.id]);

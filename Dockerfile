@@ -1,0 +1,23 @@
+# Build stage: install all dependencies (TypeScript is a devDependency) and compile src/ to dist/.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# Manifests first, so the dependency layer is reused while only the sources change.
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+# Runtime stage: production dependencies and the compiled output only.
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# The files above stay owned by root, so the unprivileged process cannot modify its own code.
+# Set DATABASE_URL when running the image: without it the server starts an embedded
+# PostgreSQL, which is not meant to run in a container.
+USER node
+EXPOSE 4000
+CMD ["node", "dist/main.js"]
