@@ -12,7 +12,7 @@ import { openDatabase } from './db/database';
 import { createErrorFormatter } from './errors';
 import { createRequestContext, type RequestContext } from './request-context';
 import { buildAppSchema } from './schema';
-import type { Clock } from './trash/trash.service';
+import type { Clock } from './trash/service-context';
 
 export interface App {
   /** Where the GraphQL endpoint answers, e.g. http://localhost:4000/graphql */
@@ -57,7 +57,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await http.register(cors, { origin: isProduction ? false : APOLLO_SANDBOX_ORIGINS, credentials: true });
     await http.register(fastifyApollo(apollo), {
       path: '/graphql',
-      context: async () => createRequestContext(database.orm.em, clock, logger),
+      context: async () => createRequestContext({ em: database.orm.em, clock, trash: config.trash, logger }),
     });
     const address = await http.listen({ port: config.port, host: '0.0.0.0' });
     const port = new URL(address).port;

@@ -9,6 +9,16 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly trash: TrashSettings;
+}
+
+export interface TrashSettings {
+  /** Days a record stays in the trash before the retention job purges it; 0 disables automatic purge. */
+  readonly retentionDays: number;
+  /** How often the server runs the retention job. */
+  readonly purgeIntervalSeconds: number;
+  /** Rows removed per transaction by the retention job, to keep locks and WAL bursts short. */
+  readonly purgeBatchSize: number;
 }
 
 const environmentSchema = z.object({
@@ -20,6 +30,9 @@ const environmentSchema = z.object({
     .optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRASH_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
+  PURGE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
+  PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
 });
 
 /** Thrown when the environment holds a value the server cannot start with. */
@@ -46,5 +59,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: values.DATABASE_URL,
     dataDir: path.resolve(values.DATA_DIR),
     logLevel: values.LOG_LEVEL,
+    trash: Object.freeze({
+      retentionDays: values.TRASH_RETENTION_DAYS,
+      purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS,
+      purgeBatchSize: values.PURGE_BATCH_SIZE,
+    }),
   });
 }

@@ -1,10 +1,18 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import { AuditLog } from './audit/audit.service';
+import type { TrashSettings } from './config';
+import { PostService } from './modules/post/post.service';
+import { trashPolicies } from './modules/trash-policies';
 import { UserService } from './modules/user/user.service';
-import type { Clock, ServiceContext } from './trash/trash.service';
+import type { Clock, ServiceContext } from './trash/service-context';
+import { TrashBinService } from './trash/trash-bin.service';
 
 export interface Services {
   users: UserService;
+  posts: PostService;
+  trashBin: TrashBinService;
+  audit: AuditLog;
 }
 
 /** What every resolver receives: the services for this request, bound to its own EntityManager fork. */
@@ -13,8 +21,24 @@ export interface RequestContext {
   logger: Logger;
 }
 
-export function createRequestContext(em: EntityManager, clock: Clock, logger: Logger): RequestContext {
+export interface RequestContextFactoryOptions {
+  em: EntityManager;
+  clock: Clock;
+  trash: TrashSettings;
+  logger: Logger;
+}
+
+export function createServices(context: ServiceContext): Services {
+  return {
+    users: new UserService(context),
+    posts: new PostService(context),
+    trashBin: new TrashBinService(context, trashPolicies),
+    audit: new AuditLog(context),
+  };
+}
+
+export function createRequestContext(options: RequestContextFactoryOptions): RequestContext {
   // One fork per request: an identity map shared across requests would leak state between them.
-  const serviceContext: ServiceContext = { em: em.fork(), clock, actorId: null };
-  return { services: { users: new UserService(serviceContext) }, logger };
+  const serviceContext: ServiceContext = { em: options.em.fork(), clock: options.clock, actorId: null, trash: options.trash };
+  return { services: createServices(serviceContext), logger: options.logger };
 }

@@ -1,12 +1,15 @@
 import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
+import { AuditResolver } from './audit/audit.resolver';
+import { PostResolver } from './modules/post/post.resolver';
+import { TrashBinResolver } from './modules/trash-bin/trash-bin.resolver';
 import { UserResolver } from './modules/user/user.resolver';
 
 /** The GraphQL schema, built from the resolvers and the decorated types. */
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [UserResolver],
+    resolvers: [UserResolver, PostResolver, TrashBinResolver, AuditResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeISOResolver }],
     validate: { forbidUnknownValues: false },
   });

@@ -11,6 +11,7 @@ describe('configuration', () => {
       databaseUrl: undefined,
       dataDir: path.resolve('.data'),
       logLevel: 'info',
+      trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 1000 },
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -22,8 +23,18 @@ describe('configuration', () => {
       DATABASE_URL: 'postgres://app:secret@db:5432/app',
       DATA_DIR: '/var/lib/trash',
       LOG_LEVEL: 'warn',
+      TRASH_RETENTION_DAYS: '0',
+      PURGE_INTERVAL_SECONDS: '60',
+      PURGE_BATCH_SIZE: '250',
     });
-    expect(config).toMatchObject({ nodeEnv: 'production', port: 8080, databaseUrl: 'postgres://app:secret@db:5432/app', dataDir: '/var/lib/trash', logLevel: 'warn' });
+    expect(config).toEqual({
+      nodeEnv: 'production',
+      port: 8080,
+      databaseUrl: 'postgres://app:secret@db:5432/app',
+      dataDir: '/var/lib/trash',
+      logLevel: 'warn',
+      trash: { retentionDays: 0, purgeIntervalSeconds: 60, purgeBatchSize: 250 },
+    });
   });
 
   it('treats empty values as unset', () => {
@@ -36,6 +47,10 @@ describe('configuration', () => {
     ['DATABASE_URL', 'mysql://localhost/db'],
     ['LOG_LEVEL', 'loud'],
     ['NODE_ENV', 'staging'],
+    ['TRASH_RETENTION_DAYS', '-1'],
+    ['TRASH_RETENTION_DAYS', '1.5'],
+    ['PURGE_INTERVAL_SECONDS', '0'],
+    ['PURGE_BATCH_SIZE', 'lots'],
   ])('refuses %s=%s with a message naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid ${variable}=`));

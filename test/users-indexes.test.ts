@@ -3,7 +3,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import pino from 'pino';
 import { migrate } from '../src/db/database';
 import { User } from '../src/modules/user/user.entity';
-import { findKeysetPage, type TrashVisibility } from '../src/trash/pagination';
+import { findKeysetPage } from '../src/trash/pagination';
+import { trashOrder, type TrashVisibility } from '../src/trash/trash-listing';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { initRecordingOrm } from './helpers/orm';
 
@@ -63,11 +64,11 @@ async function listingPlans(visibility: TrashVisibility, withCursor: boolean) {
     let after: string | undefined;
     if (withCursor) {
       // Take a cursor from deep in the listing, then measure the page after it.
-      const deep = await findKeysetPage(em, { entity: User, first: 100, visibility });
+      const deep = await findKeysetPage(em, { entity: User, first: 100, order: trashOrder<User>(visibility) });
       after = deep.edges.at(-1)!.cursor;
       statements.length = 0;
     }
-    const page = await findKeysetPage(em, { entity: User, first: 50, after, visibility });
+    const page = await findKeysetPage(em, { entity: User, first: 50, after, order: trashOrder<User>(visibility) });
     expect(page.edges).toHaveLength(50);
   });
 }

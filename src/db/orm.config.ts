@@ -1,6 +1,8 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import type { Logger } from 'pino';
+import { AuditEvent } from '../audit/audit-event.entity';
+import { Post } from '../modules/post/post.entity';
 import { User } from '../modules/user/user.entity';
 import { SoftDeleteSubscriber } from '../trash/soft-delete.subscriber';
 import { TrashableEntity } from '../trash/trashable.entity';
@@ -12,7 +14,7 @@ export const MIGRATIONS_TABLE = 'mikro_orm_migrations';
 export function ormOptions(clientUrl: string, logger?: Logger): Options {
   return defineConfig({
     clientUrl,
-    entities: [TrashableEntity, User],
+    entities: [TrashableEntity, User, Post, AuditEvent],
     subscribers: [new SoftDeleteSubscriber()],
     extensions: [Migrator],
     migrations: {

@@ -1,11 +1,11 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EntityClass, FilterQuery } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { GraphQLUnionType } from 'graphql';
 import { Max, Min } from 'class-validator';
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { BadUserInputError } from '../errors';
 import { columnName } from './columns';
 import { isUuid } from './ids';
-import { SOFT_DELETE_FILTER, type TrashableEntity } from './trashable.entity';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -18,26 +18,6 @@ export class PageArgs {
 
   @Field(() => String, { nullable: true, description: 'The `endCursor` of the previous page.' })
   after?: string | null;
-}
-
-@ArgsType()
-export class TrashFilterArgs extends PageArgs {
-  @Field(() => Boolean, { defaultValue: false, description: 'List trashed records along with live ones.' })
-  includeDeleted!: boolean;
-
-  @Field(() => Boolean, {
-    defaultValue: false,
-    description: 'List only trashed records, newest deletion first. Takes precedence over includeDeleted.',
-  })
-  onlyDeleted!: boolean;
-}
-
-/** Which rows a listing shows; each has its own order and an index serving it. */
-export type TrashVisibility = 'live' | 'all' | 'trashed';
-
-export function visibilityOf(args: { includeDeleted: boolean; onlyDeleted: boolean }): TrashVisibility {
-  if (args.onlyDeleted) return 'trashed';
-  return args.includeDeleted ? 'all' : 'live';
 }
 
 @ObjectType()
@@ -54,16 +34,21 @@ export interface Edge<T> {
   node: T;
 }
 
+export interface Page<T> {
+  edges: Edge<T>[];
+  hasNextPage: boolean;
+}
+
 /** Shape shared by every `...Connection` type; `totalCount` runs its query only when selected. */
 export abstract class Connection<T> {
   edges!: Edge<T>[];
   pageInfo!: PageInfo;
   protected countTotal!: () => Promise<number>;
 
-  static of<T, C extends Connection<T>>(this: new () => C, edges: Edge<T>[], hasNextPage: boolean, countTotal: () => Promise<number>): C {
+  static of<T, C extends Connection<T>>(this: new () => C, page: Page<T>, countTotal: () => Promise<number>): C {
     const connection = new this();
-    connection.edges = edges;
-    connection.pageInfo = { hasNextPage, endCursor: edges.length > 0 ? edges[edges.length - 1].cursor : null };
+    connection.edges = page.edges;
+    connection.pageInfo = { hasNextPage: page.hasNextPage, endCursor: page.edges.at(-1)?.cursor ?? null };
     connection.countTotal = countTotal;
     return connection;
   }
@@ -78,7 +63,7 @@ export abstract class Connection<T> {
 }
 
 /** Declares `<Name>Edge` and `<Name>Connection` GraphQL types for one node type. */
-export function connectionTypeFor<T extends object>(nodeType: ClassType<T> | (() => unknown), name: string) {
+export function connectionTypeFor<T extends object>(nodeType: ClassType<T> | GraphQLUnionType, name: string) {
   @ObjectType(`${name}Edge`)
   class EdgeType implements Edge<T> {
     @Field(() => String)
@@ -109,29 +94,28 @@ export function connectionTypeFor<T extends object>(nodeType: ClassType<T> | (()
   return ConnectionType;
 }
 
-interface KeysetOrder {
-  /** Property that orders the listing (newest first), with `id` as the tie-breaker. */
-  sortProperty: 'createdAt' | 'deletedAt';
-  where: FilterQuery<TrashableEntity>;
+/**
+ * A listing's order: newest first by `sortProperty`, then by `id`, both
+ * descending, over the rows `where` selects. Each order used by the API has an
+ * index in exactly this order, so a page after a cursor is one index range scan.
+ */
+export interface KeysetOrder<T> {
+  /** Written into cursors, so a cursor is only accepted by the listing it came from. */
+  name: string;
+  sortProperty: keyof T & string;
+  where: FilterQuery<T>;
 }
 
-const orders: Record<TrashVisibility, KeysetOrder> = {
-  live: { sortProperty: 'createdAt', where: { deletedAt: null } },
-  all: { sortProperty: 'createdAt', where: {} },
-  trashed: { sortProperty: 'deletedAt', where: { deletedAt: { $ne: null } } },
-};
-
-interface Cursor {
-  visibility: TrashVisibility;
+export interface Cursor {
   sortValue: Date;
   id: string;
 }
 
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.visibility, cursor.sortValue.toISOString(), cursor.id])).toString('base64url');
+export function encodeCursor(order: { name: string }, cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([order.name, cursor.sortValue.toISOString(), cursor.id])).toString('base64url');
 }
 
-function decodeCursor(raw: string, visibility: TrashVisibility): Cursor {
+export function decodeCursor(raw: string, order: { name: string }): Cursor {
   const invalid = () => new BadUserInputError('Invalid after: not a cursor returned by this listing', 'after');
   let parsed: unknown;
   try {
@@ -140,53 +124,107 @@ function decodeCursor(raw: string, visibility: TrashVisibility): Cursor {
     throw invalid();
   }
   if (!Array.isArray(parsed) || parsed.length !== 3) throw invalid();
-  const [cursorVisibility, sortValue, id] = parsed as unknown[];
+  const [name, sortValue, id] = parsed as unknown[];
   const at = typeof sortValue === 'string' ? new Date(sortValue) : new Date(NaN);
-  if (cursorVisibility !== visibility || Number.isNaN(at.getTime()) || typeof id !== 'string' || !isUuid(id)) {
-    throw invalid();
-  }
-  return { visibility, sortValue: at, id };
+  if (name !== order.name || Number.isNaN(at.getTime()) || typeof id !== 'string' || !isUuid(id)) throw invalid();
+  return { sortValue: at, id };
 }
 
-export interface KeysetPageRequest<T extends TrashableEntity> {
+export interface KeysetPageRequest<T extends { id: string }> {
   entity: EntityClass<T>;
   first: number;
   after?: string | null;
-  visibility: TrashVisibility;
-  /** Further conditions (for example a parent's id); ANDed with the visibility's own. */
+  order: KeysetOrder<T>;
+  /** Further conditions (for example a parent's id); ANDed with the order's own. */
   where?: FilterQuery<T>;
 }
 
-/**
- * One page of a trashable entity, newest first, by keyset (never OFFSET): the
- * cost of a page does not depend on its depth, and each visibility's order is
- * served by its own (partial) index.
- */
-export async function findKeysetPage<T extends TrashableEntity>(
-  em: EntityManager,
-  request: KeysetPageRequest<T>,
-): Promise<{ edges: Edge<T>[]; hasNextPage: boolean; countTotal: () => Promise<number> }> {
-  const { sortProperty, where: visibilityWhere } = orders[request.visibility];
-  const where = { $and: [visibilityWhere, request.where ?? {}] } as FilterQuery<T>;
-  const sortColumn = columnName(em, request.entity, sortProperty);
-
+function keysetQuery<T extends { id: string }>(em: EntityManager, request: KeysetPageRequest<T>) {
+  const { order } = request;
   const qb = em
     .createQueryBuilder(request.entity, 'e')
     .select('*')
-    .where(where)
-    .orderBy({ [sortProperty]: 'desc', id: 'desc' } as never)
+    .where({ $and: [order.where, request.where ?? {}] } as FilterQuery<T>)
+    .orderBy({ [order.sortProperty]: 'desc', id: 'desc' } as never)
     .limit(request.first + 1);
   if (request.after != null) {
-    const cursor = decodeCursor(request.after, request.visibility);
+    const cursor = decodeCursor(request.after, order);
     // A row comparison walks the (sort, id) index from the cursor on.
-    qb.andWhere(`(e.${sortColumn}, e.id) < (?, ?)`, [cursor.sortValue, cursor.id]);
+    qb.andWhere(`(e.${columnName(em, request.entity, order.sortProperty)}, e.id) < (?, ?)`, [cursor.sortValue, cursor.id]);
   }
-  const rows = await qb.getResultList();
-  const page = rows.slice(0, request.first);
-  const edges = page.map((node) => ({
+  return qb;
+}
+
+function toPage<T extends { id: string }>(rows: T[], request: KeysetPageRequest<T>): Page<T> {
+  const edges = rows.slice(0, request.first).map((node) => ({
     node,
-    cursor: encodeCursor({ visibility: request.visibility, sortValue: node[sortProperty] as Date, id: node.id }),
+    cursor: encodeCursor(request.order, { sortValue: node[request.order.sortProperty] as Date, id: node.id }),
   }));
-  const countTotal = () => em.count(request.entity, where, { filters: { [SOFT_DELETE_FILTER]: false } });
-  return { edges, hasNextPage: rows.length > request.first, countTotal };
+  return { edges, hasNextPage: rows.length > request.first };
+}
+
+/**
+ * One page, newest first, by keyset (never OFFSET): the cost of a page does
+ * not depend on its depth, nor on how many rows other orders would list.
+ */
+export async function findKeysetPage<T extends { id: string }>(em: EntityManager, request: KeysetPageRequest<T>): Promise<Page<T>> {
+  return toPage(await keysetQuery(em, request).getResultList(), request);
+}
+
+/** What the same request lists across all pages. */
+export function countKeysetRows<T extends { id: string }>(em: EntityManager, request: Omit<KeysetPageRequest<T>, 'first' | 'after'>): Promise<number> {
+  return em.count(request.entity, { $and: [request.order.where, request.where ?? {}] } as FilterQuery<T>, { filters: false });
+}
+
+export interface PerParentRequest<T extends { id: string }> extends Omit<KeysetPageRequest<T>, 'where'> {
+  /** Many-to-one property pointing at the parent, e.g. a post's `author`. */
+  parentProperty: keyof T & string;
+  parentIds: readonly string[];
+}
+
+/**
+ * The same page for many parents in one statement: a LATERAL subquery runs the
+ * single-parent keyset query once per parent id, each an index range scan, so
+ * a nested connection costs one query per request rather than one per parent.
+ */
+export async function findKeysetPagesPerParent<T extends { id: string }>(
+  em: EntityManager,
+  request: PerParentRequest<T>,
+): Promise<Map<string, Page<T>>> {
+  const pages = new Map<string, Page<T>>(request.parentIds.map((id) => [id, { edges: [], hasNextPage: false }]));
+  if (request.parentIds.length === 0) return pages;
+  const foreignKey = columnName(em, request.entity, request.parentProperty);
+  const inner = keysetQuery(em, request).andWhere(`e.${foreignKey} = parent.id`);
+  const rows: Record<string, unknown>[] = await em
+    .getConnection()
+    .execute(
+      `select p.* from unnest(array[${request.parentIds.map(() => '?').join(', ')}]::uuid[]) as parent(id) cross join lateral (${inner.getQuery()}) as p`,
+      [...request.parentIds, ...inner.getParams()],
+    );
+  const byParent = new Map<string, T[]>();
+  for (const row of rows) {
+    const entity = em.map(request.entity, row as never);
+    const parentId = String(row[foreignKey]);
+    byParent.set(parentId, [...(byParent.get(parentId) ?? []), entity]);
+  }
+  for (const [parentId, parentRows] of byParent) pages.set(parentId, toPage(parentRows, request));
+  return pages;
+}
+
+/** `countKeysetRows` for many parents in one grouped statement. */
+export async function countKeysetRowsPerParent<T extends { id: string }>(
+  em: EntityManager,
+  request: Omit<PerParentRequest<T>, 'first' | 'after'>,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>(request.parentIds.map((id) => [id, 0]));
+  if (request.parentIds.length === 0) return counts;
+  const foreignKey = columnName(em, request.entity, request.parentProperty);
+  const rows: Array<{ parent_id: string; count: string }> = await em
+    .createQueryBuilder(request.entity, 'e')
+    .select([`e.${foreignKey} as parent_id`, 'count(*) as count'])
+    .where({ $and: [request.order.where, { [request.parentProperty]: { $in: [...request.parentIds] } }] } as FilterQuery<T>)
+    .groupBy(`e.${foreignKey}`)
+    .execute('all', false);
+  for (const row of rows) counts.set(row.parent_id, Number(row.count));
+  return counts;
 }

@@ -12,10 +12,33 @@ export interface LiveUniqueKey<T> {
   constraint: string;
 }
 
+/** Any entity's policy, where relations between policies of different entities are declared. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyTrashPolicy = TrashPolicy<any>;
+
+/** Children that share their parent's fate: trashed, restored and purged with it. */
+export interface CascadeRelation {
+  policy: AnyTrashPolicy;
+  /** The child's many-to-one property pointing at the parent. */
+  parentProperty: string;
+}
+
+/** A record this one depends on: it cannot be restored (or created) while that one is in the trash. */
+export interface RequiredParent {
+  policy: AnyTrashPolicy;
+  /** This entity's many-to-one property pointing at the parent. */
+  property: string;
+  /** How messages name the parent, e.g. "author". */
+  role: string;
+}
+
 /** What the trash mechanics need to know about one trashable entity. */
 export interface TrashPolicy<T extends TrashableEntity> {
   entity: EntityClass<T>;
-  /** Name used in messages and in `extensions.entityType`. */
+  /** GraphQL type name; used in messages and in `extensions.entityType`. */
   typeName: string;
   uniqueKeys: LiveUniqueKey<T>[];
+  /** One level of children; thunks, because policies refer to each other. */
+  cascadesTo: () => CascadeRelation[];
+  requiresLive: () => RequiredParent[];
 }

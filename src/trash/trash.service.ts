@@ -1,34 +1,53 @@
-import { LockMode, UniqueConstraintViolationException, type FilterQuery } from '@mikro-orm/core';
+import { LockMode, raw, UniqueConstraintViolationException, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { AuditAction } from '../audit/audit-event.entity';
+import { AuditLog } from '../audit/audit.service';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors';
 import { columnName } from './columns';
 import { isUuid, newId } from './ids';
-import type { LiveUniqueKey, TrashPolicy } from './trash-policy';
+import { purgeRecords } from './purge';
+import type { ServiceContext } from './service-context';
+import type { LiveUniqueKey, RequiredParent, TrashPolicy } from './trash-policy';
 import { SOFT_DELETE_FILTER, type TrashableEntity } from './trashable.entity';
 
-/** Source of "now"; tests pass their own to control time. */
-export type Clock = () => Date;
+const withoutSoftDelete = { filters: { [SOFT_DELETE_FILTER]: false } } as const;
+const DAY_MS = 86_400_000;
 
-/** Who is acting and when: what every service receives for one request. */
-export interface ServiceContext {
-  em: EntityManager;
-  clock: Clock;
-  /** Id of the acting principal; null when anonymous or the system acts. */
-  actorId: string | null;
+/** A live record holding a unique value that a restore would bring back. */
+export interface RestoreConflict {
+  item: TrashableEntity;
+  field: string;
+  value: string;
+  conflictingId: string;
 }
 
-const withoutSoftDelete = { filters: { [SOFT_DELETE_FILTER]: false } } as const;
+/** What restoring a record would bring back, and what stands in the way. */
+export interface RestorePlan {
+  items: TrashableEntity[];
+  conflicts: RestoreConflict[];
+  /** Trashed records that must be restored first (e.g. a post's author). */
+  blockedBy: TrashableEntity[];
+}
 
 /**
  * The trash rules, written once for every trashable entity: find with or
- * without trashed rows, move to the trash, restore, and turn violations of
- * live-only unique indexes into CONFLICT errors.
+ * without trashed rows, move to the trash with cascade, restore exactly what
+ * one trash operation took, purge, and turn violations of live-only unique
+ * indexes into CONFLICT errors. Every change writes its audit event in the
+ * same transaction.
+ *
+ * Lock order is always parent before child (a user before its posts), so
+ * concurrent operations on a user and its posts cannot deadlock.
  */
 export class TrashService<T extends TrashableEntity> {
+  private readonly audit: AuditLog;
+
   constructor(
     private readonly policy: TrashPolicy<T>,
     private readonly context: ServiceContext,
-  ) {}
+  ) {
+    this.audit = new AuditLog(context);
+  }
 
   /** The record, or null when it does not exist (or is trashed and `includeDeleted` is off). */
   async findById(id: string, options: { includeDeleted: boolean }): Promise<T | null> {
@@ -38,23 +57,22 @@ export class TrashService<T extends TrashableEntity> {
   }
 
   /**
-   * Runs `change` in a transaction on the row locked against concurrent
-   * changes, live or trashed. Concurrent trash/restore/update calls on one
-   * record are serialised here, so each sees the state the previous one left.
+   * Inserts a new record with its CREATE event. Required parents (a post's
+   * author) must exist and be live: they are locked against a concurrent move
+   * to the trash, so no record is ever created under a trashed parent.
    */
-  async changeLocked<R>(id: string, change: (record: T, em: EntityManager) => Promise<R>): Promise<R> {
-    if (!isUuid(id)) throw new NotFoundError(this.policy.typeName, id);
-    return this.translateUniqueViolations(() =>
-      this.context.em.transactional(async (em) => {
-        const record = await em.findOne(this.policy.entity, { id } as FilterQuery<T>, {
-          ...withoutSoftDelete,
-          lockMode: LockMode.PESSIMISTIC_WRITE,
-          refresh: true,
-        });
-        if (!record) throw new NotFoundError(this.policy.typeName, id);
-        return change(record, em);
-      }),
-    );
+  create(record: T): Promise<T> {
+    return this.inTransaction(async (em) => {
+      for (const parent of this.policy.requiresLive()) {
+        const parentId = this.parentIdOf(record, parent);
+        const live = parentId ? await this.lockParent(em, parent, parentId) : null;
+        if (!live || live.deletedAt) throw new NotFoundError(parent.policy.typeName, parentId ?? '');
+      }
+      em.persist(record);
+      this.audit.record(em, { action: AuditAction.CREATE, entityType: this.policy.typeName, entityId: record.id, affected: 1 });
+      await em.flush();
+      return record;
+    });
   }
 
   /** Updates a live record after the caller's checks; trashed records must be restored first. */
@@ -70,83 +88,234 @@ export class TrashService<T extends TrashableEntity> {
         );
       }
       apply(record);
+      this.audit.record(em, { action: AuditAction.UPDATE, entityType: this.policy.typeName, entityId: id, affected: 1 });
       await em.flush();
       return record;
     });
   }
 
   /**
-   * Moves a live record to the trash under a new deletion id. Trashing a
-   * trashed record returns it unchanged, so retries are safe.
+   * Moves a live record, and its live children, to the trash under one new
+   * deletion id, with one UPDATE per child table whatever the number of
+   * children. Trashing a trashed record returns it unchanged, so retries are safe.
    */
   moveToTrash(id: string, reason: string | null | undefined): Promise<T> {
     return this.changeLocked(id, async (record, em) => {
       if (record.deletedAt) return record;
-      record.deletedAt = this.context.clock();
-      record.deletedBy = this.context.actorId;
-      record.deleteReason = reason ?? null;
-      record.deletionId = newId();
+      const now = this.context.clock();
+      const trashColumns = {
+        deletedAt: now,
+        deletedBy: this.context.actorId,
+        deleteReason: reason ?? null,
+        deletionId: newId(),
+        purgeAt: this.context.trash.retentionDays > 0 ? new Date(now.getTime() + this.context.trash.retentionDays * DAY_MS) : null,
+      };
+      let cascaded = 0;
+      for (const child of this.policy.cascadesTo()) {
+        cascaded += await em.nativeUpdate(
+          child.policy.entity,
+          { [child.parentProperty]: id, deletedAt: null },
+          { ...trashColumns, updatedAt: now, version: raw('version + 1') },
+          withoutSoftDelete,
+        );
+      }
+      Object.assign(record, trashColumns);
+      this.audit.record(em, {
+        action: AuditAction.DELETE,
+        entityType: this.policy.typeName,
+        entityId: id,
+        deletionId: trashColumns.deletionId,
+        reason: trashColumns.deleteReason,
+        affected: 1 + cascaded,
+      });
       await em.flush();
       return record;
     });
   }
 
   /**
-   * Takes a record out of the trash. Fails with CONFLICT, changing nothing,
-   * when a live record now holds one of its unique values. Restoring a live
-   * record returns it unchanged.
+   * What restoring the record would bring back (it and every row its deletion
+   * took), which live records hold unique values it would reclaim, and which
+   * trashed parents must come back first.
+   */
+  async planRestore(record: T, em: EntityManager = this.context.em): Promise<RestorePlan> {
+    if (!record.deletedAt || !record.deletionId) return { items: [], conflicts: [], blockedBy: [] };
+    const items: TrashableEntity[] = [record];
+    const conflicts = await this.findLiveClashes(em, this.policy, { column: 'id', value: record.id });
+    for (const child of this.policy.cascadesTo()) {
+      items.push(...(await em.find(child.policy.entity, { deletionId: record.deletionId, deletedAt: { $ne: null } }, withoutSoftDelete)));
+      conflicts.push(...(await this.findLiveClashes(em, child.policy, { column: 'deletion_id', value: record.deletionId })));
+    }
+    const blockedBy: TrashableEntity[] = [];
+    for (const parent of this.policy.requiresLive()) {
+      const parentId = this.parentIdOf(record, parent);
+      const found = parentId ? await em.findOne(parent.policy.entity, { id: parentId }, withoutSoftDelete) : null;
+      if (found?.deletedAt) blockedBy.push(found);
+    }
+    return { items, conflicts, blockedBy };
+  }
+
+  /**
+   * Takes a record out of the trash together with exactly the rows its
+   * deletion took: children trashed on their own, before or after, stay in the
+   * trash. Checks everything first and changes nothing on a clash
+   * (CONFLICT) or when a parent is still trashed (PRECONDITION_FAILED).
+   * Restoring a live record returns it unchanged.
    */
   restoreFromTrash(id: string): Promise<T> {
+    return this.changeLocked(
+      id,
+      async (record, em) => {
+        if (!record.deletedAt) return record;
+        const plan = await this.planRestore(record, em);
+        const [blocker] = plan.blockedBy;
+        if (blocker) {
+          const parent = this.policy.requiresLive().find((candidate) => candidate.policy.entity === blocker.constructor)!;
+          throw new PreconditionFailedError(
+            `${this.policy.typeName} ${id} cannot be restored while its ${parent.role} (${parent.policy.typeName} ${blocker.id}) is in the trash; restore the ${parent.role} first`,
+            { blockedBy: [{ entityType: parent.policy.typeName, id: blocker.id }] },
+          );
+        }
+        const [conflict] = plan.conflicts;
+        if (conflict) throw this.clashError(conflict.item.constructor.name, conflict.field, conflict.conflictingId);
+
+        const deletionId = record.deletionId;
+        const now = this.context.clock();
+        const liveColumns = { deletedAt: null, deletedBy: null, deleteReason: null, deletionId: null, purgeAt: null };
+        let cascaded = 0;
+        for (const child of this.policy.cascadesTo()) {
+          cascaded += await em.nativeUpdate(
+            child.policy.entity,
+            { deletionId, deletedAt: { $ne: null } },
+            { ...liveColumns, updatedAt: now, version: raw('version + 1') },
+            withoutSoftDelete,
+          );
+        }
+        Object.assign(record, liveColumns);
+        this.audit.record(em, {
+          action: AuditAction.RESTORE,
+          entityType: this.policy.typeName,
+          entityId: id,
+          deletionId,
+          affected: 1 + cascaded,
+        });
+        await em.flush();
+        return record;
+      },
+      { lockParents: true },
+    );
+  }
+
+  /**
+   * Deletes a trashed record for good, with all of its children, and returns
+   * the number of rows removed. Only the trash can be emptied: a live record
+   * is refused with PRECONDITION_FAILED.
+   */
+  purge(id: string): Promise<number> {
     return this.changeLocked(id, async (record, em) => {
-      if (!record.deletedAt) return record;
-      await this.assertNoLiveClash(em, record);
-      record.deletedAt = null;
-      record.deletedBy = null;
-      record.deleteReason = null;
-      record.deletionId = null;
-      await em.flush();
-      return record;
+      if (!record.deletedAt) {
+        throw new PreconditionFailedError(`${this.policy.typeName} ${id} is not in the trash; delete it first`, { id });
+      }
+      const [purged] = await purgeRecords(em, this.context, this.policy, [record]);
+      return purged.removed;
     });
   }
 
-  /** Inserts a new record; a clash with a live record's unique value becomes CONFLICT. */
-  async create(record: T): Promise<T> {
-    return this.translateUniqueViolations(async () => {
-      await this.context.em.persistAndFlush(record);
-      return record;
+  /**
+   * Runs `change` in a transaction on the row locked against concurrent
+   * changes, live or trashed. Concurrent changes of one record are serialised
+   * here, so each sees the state the previous one left.
+   */
+  private changeLocked<R>(id: string, change: (record: T, em: EntityManager) => Promise<R>, options: { lockParents?: boolean } = {}): Promise<R> {
+    if (!isUuid(id)) return Promise.reject(new NotFoundError(this.policy.typeName, id));
+    return this.inTransaction(async (em) => {
+      if (options.lockParents) await this.lockParentsOf(em, id);
+      const record = await em.findOne(this.policy.entity, { id } as FilterQuery<T>, {
+        ...withoutSoftDelete,
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+        refresh: true,
+      });
+      if (!record) throw new NotFoundError(this.policy.typeName, id);
+      return change(record, em);
     });
   }
 
-  private async assertNoLiveClash(em: EntityManager, record: T): Promise<void> {
-    for (const key of this.policy.uniqueKeys) {
-      const value = record[key.field];
-      if (typeof value !== 'string') continue;
-      const holder = await em
-        .createQueryBuilder(this.policy.entity, 'e')
-        .select('id')
-        .where({ deletedAt: null, id: { $ne: record.id } } as FilterQuery<T>)
-        .andWhere(`lower(e.${columnName(em, this.policy.entity, key.field)}) = lower(?)`, [value])
-        .getSingleResult();
-      if (holder) throw this.clashError(key, holder.id);
+  /** Share-locks the parents of the record first, keeping the parent-before-child lock order. */
+  private async lockParentsOf(em: EntityManager, id: string): Promise<void> {
+    const parents = this.policy.requiresLive();
+    if (parents.length === 0) return;
+    const columns = parents.map((parent) => columnName(em, this.policy.entity, parent.property));
+    const [row] = await em
+      .createQueryBuilder(this.policy.entity, 'e')
+      .select(columns)
+      .where({ id } as FilterQuery<T>)
+      .execute<Record<string, string>[]>('all', false);
+    if (!row) return;
+    for (const [index, parent] of parents.entries()) {
+      if (row[columns[index]]) await this.lockParent(em, parent, row[columns[index]]);
     }
   }
 
-  private clashError(key: LiveUniqueKey<T>, conflictingId?: string): ConflictError {
-    return new ConflictError(`Another live ${this.policy.typeName.toLowerCase()} already has this ${key.field}`, {
-      field: key.field,
+  private lockParent(em: EntityManager, parent: RequiredParent, parentId: string): Promise<TrashableEntity | null> {
+    if (!isUuid(parentId)) return Promise.resolve(null);
+    return em.findOne(parent.policy.entity, { id: parentId }, { ...withoutSoftDelete, lockMode: LockMode.PESSIMISTIC_READ, refresh: true });
+  }
+
+  private parentIdOf(record: T, parent: RequiredParent): string | undefined {
+    const reference = (record as Record<string, unknown>)[parent.property] as { id?: string } | string | undefined;
+    return typeof reference === 'string' ? reference : reference?.id;
+  }
+
+  /**
+   * Live records that hold, case-insensitively, a unique value of the trashed
+   * candidates selected by `column = value` (one record by id, or every row of
+   * a deletion by deletion id). One statement per unique key.
+   */
+  private async findLiveClashes<C extends TrashableEntity>(
+    em: EntityManager,
+    policy: TrashPolicy<C>,
+    candidates: { column: 'id' | 'deletion_id'; value: string },
+  ): Promise<RestoreConflict[]> {
+    const conflicts: RestoreConflict[] = [];
+    const table = em.getMetadata().get(policy.entity.name).tableName;
+    for (const key of policy.uniqueKeys) {
+      const column = columnName(em, policy.entity, key.field);
+      const rows: Array<{ item_id: string; conflicting_id: string; value: string }> = await em.getConnection().execute(
+        `select c.id as item_id, l.id as conflicting_id, c."${column}" as value
+           from "${table}" c
+           join "${table}" l on lower(l."${column}") = lower(c."${column}") and l.deleted_at is null and l.id <> c.id
+          where c."${candidates.column}" = ? and c.deleted_at is not null`,
+        [candidates.value],
+        'all',
+        em.getTransactionContext(),
+      );
+      for (const row of rows) {
+        const item = await em.findOneOrFail(policy.entity, { id: row.item_id } as FilterQuery<C>, withoutSoftDelete);
+        conflicts.push({ item, field: key.field, value: row.value, conflictingId: row.conflicting_id });
+      }
+    }
+    return conflicts;
+  }
+
+  private clashError(typeName: string, field: string, conflictingId?: string): ConflictError {
+    return new ConflictError(`Another live ${typeName.toLowerCase()} already has this ${field}`, {
+      field,
       ...(conflictingId ? { conflictingId } : {}),
     });
   }
 
-  /** The database is the final judge of uniqueness (it sees concurrent writers); name the field it rejected. */
-  private async translateUniqueViolations<R>(work: () => Promise<R>): Promise<R> {
+  private uniqueKeyFor(constraint: string | undefined): LiveUniqueKey<T> | undefined {
+    return this.policy.uniqueKeys.find((candidate) => candidate.constraint === constraint);
+  }
+
+  /** The database is the final judge of uniqueness (it sees concurrent writers): name the field it rejected. */
+  private async inTransaction<R>(work: (em: EntityManager) => Promise<R>): Promise<R> {
     try {
-      return await work();
+      return await this.context.em.transactional(work);
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) {
-        const constraint = (error as { constraint?: string }).constraint;
-        const key = this.policy.uniqueKeys.find((candidate) => candidate.constraint === constraint);
-        if (key) throw this.clashError(key);
+        const key = this.uniqueKeyFor((error as { constraint?: string }).constraint);
+        if (key) throw this.clashError(this.policy.typeName, key.field);
       }
       throw error;
     }

@@ -1,9 +1,34 @@
 import { Entity, Filter, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, Int, InterfaceType, ObjectType } from 'type-graphql';
 import { newId } from './ids';
 
 /** Name of the global filter that hides trashed rows; disable it per query with `filters: { softDelete: false }`. */
 export const SOFT_DELETE_FILTER = 'softDelete';
+
+/** The GraphQL view of anything that can be in the trash; every trashable object type implements it. */
+@InterfaceType('Trashable', { description: 'A record that is moved to the trash when deleted, and can be restored or purged from there.' })
+export abstract class Trashable {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Date, { nullable: true, description: 'When the record was moved to the trash; null while it is live.' })
+  deletedAt!: Date | null;
+
+  @Field(() => ID, { nullable: true, description: 'Principal that moved it to the trash; null when anonymous or the system.' })
+  deletedBy!: string | null;
+
+  @Field(() => String, { nullable: true })
+  deleteReason!: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'Shared by every record one trash operation took; a restore brings back exactly those.' })
+  deletionId!: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the retention job will purge it; null while live or when automatic purge is off.' })
+  purgeAt!: Date | null;
+
+  @Field(() => Boolean)
+  isDeleted!: boolean;
+}
 
 /**
  * Columns and behaviour shared by every record that goes to the trash instead
@@ -13,11 +38,10 @@ export const SOFT_DELETE_FILTER = 'softDelete';
 @ObjectType()
 @Entity({ abstract: true })
 @Filter({ name: SOFT_DELETE_FILTER, cond: { deletedAt: null }, default: true })
-export abstract class TrashableEntity {
-  [OptionalProps]?: 'isDeleted' | 'createdAt' | 'updatedAt' | 'version' | 'deletedAt' | 'deletedBy' | 'deleteReason' | 'deletionId';
+export abstract class TrashableEntity implements Trashable {
+  [OptionalProps]?: 'isDeleted' | 'createdAt' | 'updatedAt' | 'version' | 'deletedAt' | 'deletedBy' | 'deleteReason' | 'deletionId' | 'purgeAt';
 
   /** UUIDv7: ids sort by creation time, which keeps the primary-key index append-only. */
-  @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
 
@@ -29,26 +53,25 @@ export abstract class TrashableEntity {
   @Property({ type: 'datetime', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Incremented by every change, including moves to and from the trash.' })
   @Property({ version: true })
   version!: number;
 
-  @Field(() => Date, { nullable: true, description: 'When the record was moved to the trash; null while it is live.' })
   @Property({ type: 'datetime', nullable: true })
   deletedAt: Date | null = null;
 
-  /** Principal that trashed the record; null for anonymous or system actions. */
   @Property({ type: 'uuid', nullable: true })
   deletedBy: string | null = null;
 
   @Property({ type: 'string', length: 500, nullable: true })
   deleteReason: string | null = null;
 
-  /** Shared by every row one trash operation took, so a restore brings back exactly those rows. */
   @Property({ type: 'uuid', nullable: true })
   deletionId: string | null = null;
 
-  @Field(() => Boolean)
+  @Property({ type: 'datetime', nullable: true })
+  purgeAt: Date | null = null;
+
   get isDeleted(): boolean {
     return this.deletedAt !== null;
   }

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import pg from 'pg';
 import { createApp, type App } from '../../src/app';
-import type { Config } from '../../src/config';
+import { loadConfig, type Config } from '../../src/config';
 import type { Clock } from '../../src/trash/trash.service';
 import { createTestDatabase } from './database';
 
@@ -29,11 +29,9 @@ export interface TestServerOptions {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const database = await createTestDatabase();
   const config: Config = {
-    nodeEnv: 'test',
+    ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
     port: 0,
     databaseUrl: database.url,
-    dataDir: '/nonexistent',
-    logLevel: 'silent',
     ...options.config,
   };
   const app = await createApp(config, { clock: options.clock, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });

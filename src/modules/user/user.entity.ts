@@ -1,9 +1,11 @@
 import { Entity, Index, Property, Unique } from '@mikro-orm/core';
 import { Field, ObjectType } from 'type-graphql';
-import type { TrashPolicy } from '../../trash/trash-policy';
-import { TrashableEntity } from '../../trash/trashable.entity';
+import { Trashable, TrashableEntity } from '../../trash/trashable.entity';
 
-@ObjectType({ description: 'A person with an account. Deleting a user moves it to the trash, from where it can be restored.' })
+@ObjectType({
+  implements: Trashable,
+  description: 'A person with an account. Deleting a user moves it to the trash, from where it can be restored.',
+})
 @Entity({ tableName: 'users' })
 @Unique({
   name: 'users_username_live_unique',
@@ -28,6 +30,14 @@ import { TrashableEntity } from '../../trash/trashable.entity';
   name: 'users_order_idx',
   expression: 'create index "users_order_idx" on "users" ("created_at" desc, "id" desc)',
 })
+@Index({
+  name: 'users_deletion_idx',
+  expression: 'create index "users_deletion_idx" on "users" ("deletion_id") where "deletion_id" is not null',
+})
+@Index({
+  name: 'users_purge_idx',
+  expression: 'create index "users_purge_idx" on "users" ("purge_at") where "purge_at" is not null',
+})
 export class User extends TrashableEntity {
   @Field(() => String, { description: 'Unique among live users, ignoring case; case is preserved.' })
   @Property({ type: 'string', length: 32 })
@@ -41,12 +51,3 @@ export class User extends TrashableEntity {
   @Property({ type: 'string', length: 100, nullable: true })
   displayName: string | null = null;
 }
-
-export const userTrashPolicy: TrashPolicy<User> = {
-  entity: User,
-  typeName: 'User',
-  uniqueKeys: [
-    { field: 'username', constraint: 'users_username_live_unique' },
-    { field: 'email', constraint: 'users_email_live_unique' },
-  ],
-};

@@ -1,7 +1,8 @@
-import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../request-context';
-import { TrashFilterArgs } from '../../trash/pagination';
 import { DeleteArgs } from '../../trash/trash.args';
+import { TrashFilterArgs } from '../../trash/trash-listing';
+import { PostConnection } from '../post/post.connection';
 import { UserConnection } from './user.connection';
 import { User } from './user.entity';
 import { CreateUserInput, UpdateUserInput } from './user.inputs';
@@ -22,6 +23,11 @@ export class UserResolver {
     return services.users.list(args);
   }
 
+  @FieldResolver(() => PostConnection, { description: "The user's posts, newest first; live ones unless asked." })
+  posts(@Root() user: User, @Args(() => TrashFilterArgs) args: TrashFilterArgs, @Ctx() { services }: RequestContext): Promise<PostConnection> {
+    return services.posts.listByAuthor(user.id, args);
+  }
+
   @Mutation(() => User)
   createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() { services }: RequestContext): Promise<User> {
     return services.users.create(input);
@@ -36,13 +42,22 @@ export class UserResolver {
     return services.users.update(id, input);
   }
 
-  @Mutation(() => User, { description: 'Moves the user to the trash and returns it; a user already in the trash is returned unchanged.' })
+  @Mutation(() => User, {
+    description: 'Moves the user and its live posts to the trash as one deletion; a user already in the trash is returned unchanged.',
+  })
   deleteUser(@Args(() => DeleteArgs) { id, reason }: DeleteArgs, @Ctx() { services }: RequestContext): Promise<User> {
     return services.users.delete(id, reason);
   }
 
-  @Mutation(() => User, { description: 'Takes the user out of the trash; a live user is returned unchanged.' })
+  @Mutation(() => User, {
+    description: 'Takes the user out of the trash with exactly the posts its deletion took; a live user is returned unchanged.',
+  })
   restoreUser(@Arg('id', () => ID) id: string, @Ctx() { services }: RequestContext): Promise<User> {
     return services.users.restore(id);
+  }
+
+  @Mutation(() => Int, { description: 'Permanently deletes a trashed user and all of its posts; returns the rows removed.' })
+  purgeUser(@Arg('id', () => ID) id: string, @Ctx() { services }: RequestContext): Promise<number> {
+    return services.users.purge(id);
   }
 }

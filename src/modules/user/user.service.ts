@@ -1,37 +1,50 @@
-import { findKeysetPage, visibilityOf, type TrashFilterArgs } from '../../trash/pagination';
-import { TrashService, type ServiceContext } from '../../trash/trash.service';
+import DataLoader from 'dataloader';
+import { countKeysetRows, findKeysetPage } from '../../trash/pagination';
+import type { ServiceContext } from '../../trash/service-context';
+import { trashOrder, visibilityOf, type TrashFilterArgs } from '../../trash/trash-listing';
+import { SOFT_DELETE_FILTER } from '../../trash/trashable.entity';
+import { TrashService } from '../../trash/trash.service';
+import { userTrashPolicy } from '../trash-policies';
 import { UserConnection } from './user.connection';
-import { User, userTrashPolicy } from './user.entity';
+import { User } from './user.entity';
 import type { CreateUserInput, UpdateUserInput } from './user.inputs';
 
 /** The rules for users; the trash rules themselves live in TrashService. */
 export class UserService {
   private readonly trash: TrashService<User>;
+  /** Users by id, trashed ones included, batched per request (for `Post.author`). */
+  private readonly anyStateById: DataLoader<string, User | null>;
 
   constructor(private readonly context: ServiceContext) {
     this.trash = new TrashService(userTrashPolicy, context);
+    this.anyStateById = new DataLoader(async (ids) => {
+      const users = await context.em.find(User, { id: { $in: [...ids] } }, { filters: { [SOFT_DELETE_FILTER]: false } });
+      const byId = new Map(users.map((user) => [user.id, user]));
+      return ids.map((id) => byId.get(id) ?? null);
+    });
   }
 
   findById(id: string, includeDeleted: boolean): Promise<User | null> {
     return this.trash.findById(id, { includeDeleted });
   }
 
+  /** A user whether live or trashed; a post's author always resolves, even from the trash. */
+  findInAnyState(id: string): Promise<User | null> {
+    return this.anyStateById.load(id);
+  }
+
   async list(args: TrashFilterArgs): Promise<UserConnection> {
-    const page = await findKeysetPage(this.context.em, {
-      entity: User,
-      first: args.first,
-      after: args.after,
-      visibility: visibilityOf(args),
-    });
-    return UserConnection.of(page.edges, page.hasNextPage, page.countTotal);
+    const request = { entity: User, order: trashOrder<User>(visibilityOf(args)) };
+    const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
+    return UserConnection.of(page, () => countKeysetRows(this.context.em, request));
   }
 
   create(input: CreateUserInput): Promise<User> {
-    const user = this.context.em.create(User, {
-      username: input.username,
-      email: input.email,
-      displayName: input.displayName ?? null,
-    });
+    const user = this.context.em.create(
+      User,
+      { username: input.username, email: input.email, displayName: input.displayName ?? null },
+      { persist: false },
+    );
     return this.trash.create(user);
   }
 
@@ -43,11 +56,18 @@ export class UserService {
     });
   }
 
+  /** Moves the user and its live posts to the trash as one deletion. */
   delete(id: string, reason: string | null | undefined): Promise<User> {
     return this.trash.moveToTrash(id, reason);
   }
 
+  /** Brings back the user and exactly the posts its deletion took. */
   restore(id: string): Promise<User> {
     return this.trash.restoreFromTrash(id);
+  }
+
+  /** Deletes a trashed user and all of its posts for good; returns the rows removed. */
+  purge(id: string): Promise<number> {
+    return this.trash.purge(id);
   }
 }

@@ -1,0 +1,46 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { isUuid } from '../trash/ids';
+import { countKeysetRows, findKeysetPage, type KeysetOrder, type Page } from '../trash/pagination';
+import type { ServiceContext } from '../trash/service-context';
+import { AuditAction, AuditEvent } from './audit-event.entity';
+
+export interface AuditEntry {
+  action: AuditAction;
+  entityType: string;
+  entityId: string;
+  deletionId?: string | null;
+  reason?: string | null;
+  affected: number;
+}
+
+// Served by audit_events_order_idx and, with an entity id, audit_events_entity_order_idx.
+const newestFirst: KeysetOrder<AuditEvent> = { name: 'audit', sortProperty: 'at', where: {} };
+
+/** Writes audit events inside the caller's transaction, and lists them. */
+export class AuditLog {
+  constructor(private readonly context: ServiceContext) {}
+
+  /** Queues the event on `em`: it is written by the same flush, or transaction, as the change it describes. */
+  record(em: EntityManager, entry: AuditEntry): AuditEvent {
+    const event = em.create(AuditEvent, {
+      ...entry,
+      deletionId: entry.deletionId ?? null,
+      reason: entry.reason ?? null,
+      actorId: this.context.actorId,
+      at: this.context.clock(),
+    });
+    em.persist(event);
+    return event;
+  }
+
+  async list(args: { first: number; after?: string | null; entityId?: string | null }): Promise<{ page: Page<AuditEvent>; countTotal: () => Promise<number> }> {
+    if (args.entityId != null && !isUuid(args.entityId)) {
+      // No record has such an id, so none has events.
+      return { page: { edges: [], hasNextPage: false }, countTotal: async () => 0 };
+    }
+    const where = args.entityId != null ? { entityId: args.entityId } : {};
+    const request = { entity: AuditEvent, order: newestFirst, where };
+    const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
+    return { page, countTotal: () => countKeysetRows(this.context.em, request) };
+  }
+}

@@ -1,0 +1,44 @@
+import { IsInt, IsOptional, Length, Min } from 'class-validator';
+import { ArgsType, Field, ID, InputType, Int } from 'type-graphql';
+import { TrashFilterArgs } from '../../trash/trash-listing';
+
+export const MAX_BODY_LENGTH = 20_000;
+
+@InputType()
+export class CreatePostInput {
+  @Field(() => ID, { description: 'A live user.' })
+  authorId!: string;
+
+  @Field(() => String, { description: '1 to 200 characters.' })
+  @Length(1, 200)
+  title!: string;
+
+  @Field(() => String, { description: `Up to ${MAX_BODY_LENGTH.toLocaleString('en')} characters.` })
+  @Length(0, MAX_BODY_LENGTH)
+  body!: string;
+}
+
+@InputType()
+export class UpdatePostInput {
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 200)
+  title?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(0, MAX_BODY_LENGTH)
+  body?: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'When given, the update fails with CONFLICT unless the post is at this version.' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  expectedVersion?: number | null;
+}
+
+@ArgsType()
+export class PostListArgs extends TrashFilterArgs {
+  @Field(() => ID, { nullable: true, description: "Only this user's posts." })
+  authorId?: string | null;
+}

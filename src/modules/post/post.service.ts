@@ -1,0 +1,67 @@
+import { ChildConnectionLoader } from '../../trash/child-connection.loader';
+import { isUuid } from '../../trash/ids';
+import { countKeysetRows, findKeysetPage } from '../../trash/pagination';
+import type { ServiceContext } from '../../trash/service-context';
+import { trashOrder, visibilityOf, type TrashFilterArgs } from '../../trash/trash-listing';
+import { TrashService } from '../../trash/trash.service';
+import { postTrashPolicy } from '../trash-policies';
+import { PostConnection } from './post.connection';
+import { Post } from './post.entity';
+import type { CreatePostInput, PostListArgs, UpdatePostInput } from './post.inputs';
+
+/** The rules for posts; the trash rules themselves live in TrashService. */
+export class PostService {
+  private readonly trash: TrashService<Post>;
+  private readonly byAuthor: ChildConnectionLoader<Post>;
+
+  constructor(private readonly context: ServiceContext) {
+    this.trash = new TrashService(postTrashPolicy, context);
+    this.byAuthor = new ChildConnectionLoader(context.em, Post, 'author');
+  }
+
+  findById(id: string, includeDeleted: boolean): Promise<Post | null> {
+    return this.trash.findById(id, { includeDeleted });
+  }
+
+  async list(args: PostListArgs): Promise<PostConnection> {
+    const order = trashOrder<Post>(visibilityOf(args));
+    if (args.authorId != null && !isUuid(args.authorId)) {
+      // No user has such an id, so it has no posts.
+      return PostConnection.of({ edges: [], hasNextPage: false }, async () => 0);
+    }
+    const request = { entity: Post, order, where: args.authorId != null ? { author: args.authorId } : {} };
+    const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
+    return PostConnection.of(page, () => countKeysetRows(this.context.em, request));
+  }
+
+  /** `User.posts`: batched across every user of the response. */
+  async listByAuthor(authorId: string, args: TrashFilterArgs): Promise<PostConnection> {
+    const page = await this.byAuthor.page(authorId, args);
+    return PostConnection.of(page, () => this.byAuthor.count(authorId, args));
+  }
+
+  create(input: CreatePostInput): Promise<Post> {
+    const post = this.context.em.create(Post, { author: input.authorId, title: input.title, body: input.body }, { persist: false });
+    return this.trash.create(post);
+  }
+
+  update(id: string, input: UpdatePostInput): Promise<Post> {
+    return this.trash.update(id, input.expectedVersion, (post) => {
+      if (input.title != null) post.title = input.title;
+      if (input.body != null) post.body = input.body;
+    });
+  }
+
+  delete(id: string, reason: string | null | undefined): Promise<Post> {
+    return this.trash.moveToTrash(id, reason);
+  }
+
+  /** Fails with PRECONDITION_FAILED while the author is in the trash. */
+  restore(id: string): Promise<Post> {
+    return this.trash.restoreFromTrash(id);
+  }
+
+  purge(id: string): Promise<number> {
+    return this.trash.purge(id);
+  }
+}

@@ -1,0 +1,27 @@
+import type { AnyTrashPolicy, TrashPolicy } from '../trash/trash-policy';
+import { Post } from './post/post.entity';
+import { User } from './user/user.entity';
+
+/** A user's posts go to the trash with it, come back with it and are purged with it. */
+export const userTrashPolicy: TrashPolicy<User> = {
+  entity: User,
+  typeName: 'User',
+  uniqueKeys: [
+    { field: 'username', constraint: 'users_username_live_unique' },
+    { field: 'email', constraint: 'users_email_live_unique' },
+  ],
+  cascadesTo: () => [{ policy: postTrashPolicy, parentProperty: 'author' }],
+  requiresLive: () => [],
+};
+
+/** A post cannot come back while its author is in the trash. */
+export const postTrashPolicy: TrashPolicy<Post> = {
+  entity: Post,
+  typeName: 'Post',
+  uniqueKeys: [],
+  cascadesTo: () => [],
+  requiresLive: () => [{ policy: userTrashPolicy, property: 'author', role: 'author' }],
+};
+
+/** Every trashable entity, parents before children: the trash listing and purges go through these in this order. */
+export const trashPolicies: readonly AnyTrashPolicy[] = [userTrashPolicy, postTrashPolicy];

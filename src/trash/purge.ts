@@ -1,0 +1,136 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AuditAction } from '../audit/audit-event.entity';
+import { AuditLog } from '../audit/audit.service';
+import type { ServiceContext } from './service-context';
+import type { AnyTrashPolicy, TrashPolicy } from './trash-policy';
+import type { TrashableEntity } from './trashable.entity';
+
+/** Key of the advisory lock that lets one purger at a time work on a database. */
+const PURGE_LOCK_KEY = 7_302_118_002;
+
+export interface PurgedRecord {
+  id: string;
+  deletionId: string | null;
+  /** Rows removed: the record and its children. */
+  removed: number;
+}
+
+/**
+ * Deletes the given records and all of their children, children first, with
+ * one DELETE per table, and writes one PURGE audit event per record (ids,
+ * counts and times only). The only path by which trashable rows leave the
+ * database; the caller provides the transaction.
+ */
+export async function purgeRecords<T extends TrashableEntity>(
+  em: EntityManager,
+  context: ServiceContext,
+  policy: TrashPolicy<T>,
+  records: Array<{ id: string; deletionId: string | null }>,
+): Promise<PurgedRecord[]> {
+  if (records.length === 0) return [];
+  const ids = records.map((record) => record.id);
+  const removed = new Map<string, number>(ids.map((id) => [id, 1]));
+  const connection = em.getConnection();
+  const metadata = em.getMetadata();
+  for (const child of policy.cascadesTo()) {
+    const childMeta = metadata.get(child.policy.entity.name);
+    const foreignKey = childMeta.properties[child.parentProperty as never] as { fieldNames: string[] };
+    const column = foreignKey.fieldNames[0];
+    const rows: Array<{ parent_id: string }> = await connection.execute(
+      `delete from "${childMeta.tableName}" where "${column}" in (${ids.map(() => '?').join(', ')}) returning "${column}" as parent_id`,
+      ids,
+      'all',
+      em.getTransactionContext(),
+    );
+    for (const row of rows) removed.set(row.parent_id, (removed.get(row.parent_id) ?? 1) + 1);
+  }
+  const table = metadata.get(policy.entity.name).tableName;
+  const deleted: Array<{ id: string }> = await connection.execute(
+    `delete from "${table}" where id in (${ids.map(() => '?').join(', ')}) returning id`,
+    ids,
+    'all',
+    em.getTransactionContext(),
+  );
+  const audit = new AuditLog(context);
+  const purged = deleted.map(({ id }) => ({
+    id,
+    deletionId: records.find((record) => record.id === id)?.deletionId ?? null,
+    removed: removed.get(id) ?? 1,
+  }));
+  for (const record of purged) {
+    audit.record(em, {
+      action: AuditAction.PURGE,
+      entityType: policy.typeName,
+      entityId: record.id,
+      deletionId: record.deletionId,
+      affected: record.removed,
+    });
+  }
+  await em.flush();
+  return purged;
+}
+
+export interface PurgePassResult {
+  /** Rows removed, cascaded children included. */
+  removed: number;
+  batches: number;
+  /** True when another purger held the lock and this pass stopped without waiting. */
+  skipped: boolean;
+}
+
+export interface PurgePassOptions {
+  /** Which trashed records are due: purge_at passed (retention) or trashed before an instant (emptyTrash). */
+  due: { column: 'purge_at' | 'deleted_at'; before: Date; inclusive: boolean };
+  batchSize: number;
+  /** Wait for a running purger (emptyTrash), or give up at once (the periodic job). */
+  waitForLock: boolean;
+}
+
+/**
+ * Purges every due record, in batches of at most `batchSize` records per
+ * transaction, parents first so that their children go with them. Batches
+ * take a transaction-level advisory lock: across servers on one database only
+ * one purger works at a time, and rows are locked with SKIP LOCKED so none is
+ * removed twice.
+ */
+export async function runPurgePass(
+  context: ServiceContext,
+  policies: readonly AnyTrashPolicy[],
+  options: PurgePassOptions,
+): Promise<PurgePassResult> {
+  const result: PurgePassResult = { removed: 0, batches: 0, skipped: false };
+  const comparison = options.due.inclusive ? '<=' : '<';
+  for (const policy of policies) {
+    const table = context.em.getMetadata().get(policy.entity.name).tableName;
+    for (;;) {
+      const batch = await context.em.transactional(async (em) => {
+        const connection = em.getConnection();
+        const transaction = em.getTransactionContext();
+        const lockFunction = options.waitForLock ? 'pg_advisory_xact_lock' : 'pg_try_advisory_xact_lock';
+        const [lock] = await connection.execute(`select ${lockFunction}(${PURGE_LOCK_KEY}) as acquired`, [], 'all', transaction);
+        if (!options.waitForLock && !lock.acquired) return undefined;
+        const due: Array<{ id: string; deletion_id: string | null }> = await connection.execute(
+          `select id, deletion_id from "${table}"
+            where deleted_at is not null and "${options.due.column}" ${comparison} ?
+            order by "${options.due.column}" limit ? for update skip locked`,
+          [options.due.before, options.batchSize],
+          'all',
+          transaction,
+        );
+        const purged = await purgeRecords(
+          em,
+          context,
+          policy,
+          due.map((row) => ({ id: row.id, deletionId: row.deletion_id })),
+        );
+        return { records: due.length, removed: purged.reduce((sum, record) => sum + record.removed, 0) };
+      });
+      if (!batch) return { ...result, skipped: true };
+      if (batch.records === 0) break;
+      result.batches += 1;
+      result.removed += batch.removed;
+      if (batch.records < options.batchSize) break;
+    }
+  }
+  return result;
+}
