@@ -10,8 +10,10 @@ import pino, { type Logger } from 'pino';
 import type { Config } from './config';
 import { openDatabase } from './db/database';
 import { createErrorFormatter } from './errors';
+import { trashPolicies } from './modules/trash-policies';
 import { createRequestContext, type RequestContext } from './request-context';
 import { buildAppSchema } from './schema';
+import { RetentionJob } from './trash/retention.job';
 import type { Clock } from './trash/service-context';
 
 export interface App {
@@ -19,6 +21,7 @@ export interface App {
   readonly url: string;
   readonly orm: MikroORM;
   readonly logger: Logger;
+  readonly retention: RetentionJob;
   /** Stops accepting requests, lets in-flight ones finish, closes the database. */
   stop(): Promise<void>;
 }
@@ -59,20 +62,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       path: '/graphql',
       context: async () => createRequestContext({ em: database.orm.em, clock, trash: config.trash, logger }),
     });
+    const retention = new RetentionJob({ orm: database.orm, clock, settings: config.trash, policies: trashPolicies, logger });
     const address = await http.listen({ port: config.port, host: '0.0.0.0' });
     const port = new URL(address).port;
     const url = `http://localhost:${port}/graphql`;
     logger.info({ url }, 'GraphQL server ready');
+    retention.start();
 
     let stopping: Promise<void> | undefined;
     return {
       url,
       orm: database.orm,
       logger,
+      retention,
       stop: () =>
         (stopping ??= (async () => {
           await apollo.stop();
           await http.close();
+          await retention.stop();
           await database.close();
         })()),
     };

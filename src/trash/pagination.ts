@@ -1,4 +1,4 @@
-import type { EntityClass, FilterQuery } from '@mikro-orm/core';
+import { raw, type EntityClass, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { GraphQLUnionType } from 'graphql';
 import { Max, Min } from 'class-validator';
@@ -198,8 +198,8 @@ export async function findKeysetPagesPerParent<T extends { id: string }>(
   const rows: Record<string, unknown>[] = await em
     .getConnection()
     .execute(
-      `select p.* from unnest(array[${request.parentIds.map(() => '?').join(', ')}]::uuid[]) as parent(id) cross join lateral (${inner.getQuery()}) as p`,
-      [...request.parentIds, ...inner.getParams()],
+      `select p.* from unnest(array[${request.parentIds.map(() => '?').join(', ')}]::uuid[]) as parent(id) cross join lateral (${inner.getFormattedQuery()}) as p`,
+      [...request.parentIds],
     );
   const byParent = new Map<string, T[]>();
   for (const row of rows) {
@@ -221,7 +221,7 @@ export async function countKeysetRowsPerParent<T extends { id: string }>(
   const foreignKey = columnName(em, request.entity, request.parentProperty);
   const rows: Array<{ parent_id: string; count: string }> = await em
     .createQueryBuilder(request.entity, 'e')
-    .select([`e.${foreignKey} as parent_id`, 'count(*) as count'])
+    .select([`e.${foreignKey} as parent_id`, raw('count(*) as count')])
     .where({ $and: [request.order.where, { [request.parentProperty]: { $in: [...request.parentIds] } }] } as FilterQuery<T>)
     .groupBy(`e.${foreignKey}`)
     .execute('all', false);

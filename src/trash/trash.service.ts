@@ -141,10 +141,17 @@ export class TrashService<T extends TrashableEntity> {
   async planRestore(record: T, em: EntityManager = this.context.em): Promise<RestorePlan> {
     if (!record.deletedAt || !record.deletionId) return { items: [], conflicts: [], blockedBy: [] };
     const items: TrashableEntity[] = [record];
-    const conflicts = await this.findLiveClashes(em, this.policy, { column: 'id', value: record.id });
     for (const child of this.policy.cascadesTo()) {
       items.push(...(await em.find(child.policy.entity, { deletionId: record.deletionId, deletedAt: { $ne: null } }, withoutSoftDelete)));
-      conflicts.push(...(await this.findLiveClashes(em, child.policy, { column: 'deletion_id', value: record.deletionId })));
+    }
+    return { items, ...(await this.findRestoreObstacles(record, em)) };
+  }
+
+  /** Unique clashes and trashed parents: what would make a restore fail. One statement per unique key and parent. */
+  private async findRestoreObstacles(record: T, em: EntityManager): Promise<Omit<RestorePlan, 'items'>> {
+    const conflicts = await this.findLiveClashes(em, this.policy, { column: 'id', value: record.id });
+    for (const child of this.policy.cascadesTo()) {
+      conflicts.push(...(await this.findLiveClashes(em, child.policy, { column: 'deletion_id', value: record.deletionId! })));
     }
     const blockedBy: TrashableEntity[] = [];
     for (const parent of this.policy.requiresLive()) {
@@ -152,7 +159,7 @@ export class TrashService<T extends TrashableEntity> {
       const found = parentId ? await em.findOne(parent.policy.entity, { id: parentId }, withoutSoftDelete) : null;
       if (found?.deletedAt) blockedBy.push(found);
     }
-    return { items, conflicts, blockedBy };
+    return { conflicts, blockedBy };
   }
 
   /**
@@ -167,8 +174,8 @@ export class TrashService<T extends TrashableEntity> {
       id,
       async (record, em) => {
         if (!record.deletedAt) return record;
-        const plan = await this.planRestore(record, em);
-        const [blocker] = plan.blockedBy;
+        const obstacles = await this.findRestoreObstacles(record, em);
+        const [blocker] = obstacles.blockedBy;
         if (blocker) {
           const parent = this.policy.requiresLive().find((candidate) => candidate.policy.entity === blocker.constructor)!;
           throw new PreconditionFailedError(
@@ -176,7 +183,7 @@ export class TrashService<T extends TrashableEntity> {
             { blockedBy: [{ entityType: parent.policy.typeName, id: blocker.id }] },
           );
         }
-        const [conflict] = plan.conflicts;
+        const [conflict] = obstacles.conflicts;
         if (conflict) throw this.clashError(conflict.item.constructor.name, conflict.field, conflict.conflictingId);
 
         const deletionId = record.deletionId;

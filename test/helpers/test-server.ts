@@ -1,8 +1,8 @@
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import pg from 'pg';
 import { createApp, type App } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
-import type { Clock } from '../../src/trash/trash.service';
+import type { Clock } from '../../src/trash/service-context';
 import { createTestDatabase } from './database';
 
 export interface GraphQLResponse<T = any> {
@@ -14,6 +14,8 @@ export interface GraphQLResponse<T = any> {
 export interface TestServer {
   app: App;
   url: string;
+  /** This file's own database. */
+  databaseUrl: string;
   /** A plain connection to this file's database, to check what really is stored. */
   sql: pg.Pool;
   gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
@@ -23,6 +25,7 @@ export interface TestServer {
 export interface TestServerOptions {
   clock?: Clock;
   config?: Partial<Config>;
+  logger?: Logger;
 }
 
 /** Starts the real server (HTTP, GraphQL, ORM, migrations) on a fresh database of its own. */
@@ -34,11 +37,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     databaseUrl: database.url,
     ...options.config,
   };
-  const app = await createApp(config, { clock: options.clock, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const app = await createApp(config, { clock: options.clock, logger });
   const sql = new pg.Pool({ connectionString: database.url, max: 2 });
   return {
     app,
     url: app.url,
+    databaseUrl: database.url,
     sql,
     gql: (query, variables, headers) => postGraphQL(app.url, query, variables, headers),
     stop: async () => {

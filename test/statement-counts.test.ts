@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedUsersWithPosts } from './helpers/seed';
+import { createStatementCounter } from './helpers/sql-counter';
+import { startTestServer, type TestServer } from './helpers/test-server';
+
+const counter = createStatementCounter();
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer({ logger: counter.logger });
+  await seedUsersWithPosts(server.sql, { prefix: 'reader', users: 60, postsPerUser: 7 });
+});
+afterAll(() => server?.stop());
+
+async function statementsFor(query: string, variables?: Record<string, unknown>): Promise<string[]> {
+  counter.reset();
+  const response = await server.gql(query, variables);
+  expect(response.errors).toBeUndefined();
+  return counter.statements();
+}
+
+/** Documented in the README: the users page, the posts of all its users, their counts, their authors. */
+const NESTED_LIST_STATEMENTS = 4;
+
+describe('no N+1: nested connections cost a constant number of statements', () => {
+  const nested = `query($first: Int!) {
+    users(first: $first) { nodes { id posts(first: 5) { totalCount nodes { id author { username } } } } }
+  }`;
+
+  it(`users { posts { totalCount nodes { author } } } runs ${NESTED_LIST_STATEMENTS} statements for 5 users and for 50`, async () => {
+    const few = await statementsFor(nested, { first: 5 });
+    const many = await statementsFor(nested, { first: 50 });
+    expect(few).toHaveLength(NESTED_LIST_STATEMENTS);
+    expect(many).toHaveLength(NESTED_LIST_STATEMENTS);
+  });
+
+  it('each user gets its own five newest posts and its own count', async () => {
+    const response = await server.gql(nested, { first: 50 });
+    for (const user of response.data.users.nodes) {
+      expect(user.posts.totalCount).toBe(7);
+      expect(user.posts.nodes).toHaveLength(5);
+    }
+    const [first] = response.data.users.nodes;
+    const own = await server.sql.query(`select id from posts where author_id = $1 order by created_at desc, id desc limit 5`, [first.id]);
+    expect(first.posts.nodes.map((post: { id: string }) => post.id)).toEqual(own.rows.map((row) => row.id));
+  });
+
+  it('a list without totalCount does not count', async () => {
+    const statements = await statementsFor('{ users(first: 20) { nodes { id } } }');
+    expect(statements).toHaveLength(1);
+    expect(statements.join('\n')).not.toMatch(/count\(/i);
+  });
+});
+
+describe('cascading delete, restore and purge run a constant number of statements', () => {
+  async function cascadeStatements(postsPerUser: number) {
+    const [userId] = await seedUsersWithPosts(server.sql, { prefix: `cascade${postsPerUser}`, users: 1, postsPerUser });
+    const remove = await statementsFor(`mutation($id: ID!) { deleteUser(id: $id) { id } }`, { id: userId });
+    const restore = await statementsFor(`mutation($id: ID!) { restoreUser(id: $id) { id } }`, { id: userId });
+    await statementsFor(`mutation($id: ID!) { deleteUser(id: $id) { id } }`, { id: userId });
+    const purge = await statementsFor(`mutation($id: ID!) { purgeUser(id: $id) }`, { id: userId });
+    const left = await server.sql.query(`select count(*)::int as n from posts where author_id = $1`, [userId]);
+    expect(left.rows[0].n).toBe(0);
+    return { remove: remove.length, restore: restore.length, purge: purge.length };
+  }
+
+  it('the same for a user with 1,000 posts as for a user with 2', async () => {
+    const small = await cascadeStatements(2);
+    const large = await cascadeStatements(1000);
+    expect(large).toEqual(small);
+    // begin, lock, one statement per table, audit event, commit: nothing per post.
+    expect(Math.max(small.remove, small.restore, small.purge)).toBeLessThanOrEqual(8);
+  });
+});
