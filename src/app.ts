@@ -8,6 +8,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import Fastify from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config';
+import { createTokenVerifier } from './auth/token-verifier';
 import { openDatabase } from './db/database';
 import { createErrorFormatter } from './errors';
 import { trashPolicies } from './modules/trash-policies';
@@ -42,6 +43,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const database = await openDatabase(config, logger);
   try {
     const schema = await buildAppSchema();
+    const verifyToken = createTokenVerifier(config.auth);
+    if (config.auth.usingDevelopmentSecret) {
+      logger.warn('JWT_SECRET is not set: tokens are signed with the fixed development secret (npm run token prints one)');
+    }
     const http = Fastify({ logger: false });
     const isProduction = config.nodeEnv === 'production';
     const apollo = new ApolloServer<RequestContext>({
@@ -60,7 +65,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await http.register(cors, { origin: isProduction ? false : APOLLO_SANDBOX_ORIGINS, credentials: true });
     await http.register(fastifyApollo(apollo), {
       path: '/graphql',
-      context: async () => createRequestContext({ em: database.orm.em, clock, trash: config.trash, logger }),
+      context: async (request) =>
+        createRequestContext({
+          em: database.orm.em,
+          clock,
+          trash: config.trash,
+          logger,
+          principal: await verifyToken(request.headers.authorization),
+        }),
     });
     const retention = new RetentionJob({ orm: database.orm, clock, settings: config.trash, policies: trashPolicies, logger });
     const address = await http.listen({ port: config.port, host: '0.0.0.0' });

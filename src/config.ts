@@ -10,7 +10,22 @@ export interface Config {
   readonly dataDir: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly trash: TrashSettings;
+  readonly auth: AuthSettings;
 }
+
+export interface AuthSettings {
+  /** HS256 secret; set unless jwksUrl is. */
+  readonly secret: string | undefined;
+  /** When set, tokens are RS256/ES256 signed by a key from this JWKS instead. */
+  readonly jwksUrl: string | undefined;
+  readonly issuer: string | undefined;
+  readonly audience: string | undefined;
+  /** True when neither was configured and the fixed development secret is in use. */
+  readonly usingDevelopmentSecret: boolean;
+}
+
+/** Known to everyone who reads this file: fine for a laptop, refused in production. */
+export const DEVELOPMENT_JWT_SECRET = 'trash-graphql-development-secret-not-for-production';
 
 export interface TrashSettings {
   /** Days a record stays in the trash before the retention job purges it; 0 disables automatic purge. */
@@ -33,6 +48,10 @@ const environmentSchema = z.object({
   TRASH_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
   PURGE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
   PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
 });
 
 /** Thrown when the environment holds a value the server cannot start with. */
@@ -53,6 +72,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid ${variable}=${JSON.stringify(env[variable])}: ${issue.message}`);
   }
   const values = parsed.data;
+  const hasKey = values.JWT_SECRET !== undefined || values.JWT_JWKS_URL !== undefined;
+  if (values.NODE_ENV === 'production' && !hasKey) {
+    throw new ConfigError('Missing JWT_SECRET: production needs JWT_SECRET (at least 32 characters) or JWT_JWKS_URL to verify tokens');
+  }
   return Object.freeze({
     nodeEnv: values.NODE_ENV,
     port: values.PORT,
@@ -63,6 +86,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionDays: values.TRASH_RETENTION_DAYS,
       purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS,
       purgeBatchSize: values.PURGE_BATCH_SIZE,
+    }),
+    auth: Object.freeze({
+      secret: hasKey ? values.JWT_SECRET : DEVELOPMENT_JWT_SECRET,
+      jwksUrl: values.JWT_JWKS_URL,
+      issuer: values.JWT_ISSUER,
+      audience: values.JWT_AUDIENCE,
+      usingDevelopmentSecret: !hasKey,
     }),
   });
 }

@@ -44,6 +44,19 @@ export class PreconditionFailedError extends AppError {
   }
 }
 
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'Authentication required: send Authorization: Bearer <token>') {
+    // The HTTP status tells clients and proxies the same thing the code does.
+    super(message, ErrorCode.Unauthenticated, { http: { status: 401 } });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'Not allowed for this principal') {
+    super(message, ErrorCode.Forbidden);
+  }
+}
+
 const clientCodes = new Set<string>(Object.values(ErrorCode));
 /** Apollo's automatic persisted queries protocol: APQ clients react to these codes, so they pass unchanged. */
 const persistedQueryCodes = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED']);

@@ -4,7 +4,9 @@ import { AuditLog } from './audit/audit.service';
 import type { TrashSettings } from './config';
 import { PostService } from './modules/post/post.service';
 import { trashPolicies } from './modules/trash-policies';
-import { UserService } from './modules/user/user.service';
+import { isLiveUser, UserService } from './modules/user/user.service';
+import { Access } from './auth/access';
+import type { Principal } from './auth/principal';
 import type { Clock, ServiceContext } from './trash/service-context';
 import { TrashBinService } from './trash/trash-bin.service';
 
@@ -26,6 +28,7 @@ export interface RequestContextFactoryOptions {
   clock: Clock;
   trash: TrashSettings;
   logger: Logger;
+  principal: Principal;
 }
 
 export function createServices(context: ServiceContext): Services {
@@ -39,6 +42,8 @@ export function createServices(context: ServiceContext): Services {
 
 export function createRequestContext(options: RequestContextFactoryOptions): RequestContext {
   // One fork per request: an identity map shared across requests would leak state between them.
-  const serviceContext: ServiceContext = { em: options.em.fork(), clock: options.clock, actorId: null, trash: options.trash };
+  const em = options.em.fork();
+  const access = new Access(options.principal, em, isLiveUser);
+  const serviceContext: ServiceContext = { em, clock: options.clock, access, trash: options.trash };
   return { services: createServices(serviceContext), logger: options.logger };
 }

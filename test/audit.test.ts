@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_ID } from './helpers/auth';
 import { onlyError, startTestServer, type TestServer } from './helpers/test-server';
 import { createUser, deleteUser } from './helpers/users';
 
@@ -48,7 +49,7 @@ describe('every change writes an audit event', () => {
 
     const events = await eventsFor(user.id);
     expect(events.map((event) => event.action)).toEqual(['PURGE', 'DELETE', 'RESTORE', 'DELETE', 'UPDATE', 'CREATE']);
-    expect(events.every((event) => event.entityType === 'User' && event.entityId === user.id && event.actorId === null)).toBe(true);
+    expect(events.every((event) => event.entityType === 'User' && event.entityId === user.id && event.actorId === ADMIN_ID)).toBe(true);
     const [purge, secondDelete, restore, firstDelete, update, create] = events;
     expect(create).toMatchObject({ affected: 1, deletionId: null, reason: null });
     expect(update).toMatchObject({ affected: 1 });

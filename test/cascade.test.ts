@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_ID } from './helpers/auth';
 import { onlyError, startTestServer, type TestServer } from './helpers/test-server';
 import { createUser } from './helpers/users';
 
@@ -90,7 +91,7 @@ describe('deleting a user', () => {
     const b = await createPost(user.id);
     const c = await createPost(user.id);
     const trashed = await deleteUser(user.id, 'spam account');
-    expect(trashed).toMatchObject({ id: user.id, isDeleted: true, deleteReason: 'spam account', deletedBy: null });
+    expect(trashed).toMatchObject({ id: user.id, isDeleted: true, deleteReason: 'spam account', deletedBy: ADMIN_ID });
     expect(trashed.deletionId).toMatch(/^[0-9a-f-]{36}$/);
     for (const post of [b, c]) {
       expect(await findPost(post.id)).toMatchObject({
@@ -98,7 +99,7 @@ describe('deleting a user', () => {
         deletionId: trashed.deletionId,
         deletedAt: trashed.deletedAt,
         deleteReason: 'spam account',
-        deletedBy: null,
+        deletedBy: ADMIN_ID,
         purgeAt: trashed.purgeAt,
       });
     }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config';
+import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig } from '../src/config';
 
 describe('configuration', () => {
   it('defaults: port 4000, embedded database in ./.data, development, info logs', () => {
@@ -12,6 +12,7 @@ describe('configuration', () => {
       dataDir: path.resolve('.data'),
       logLevel: 'info',
       trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 1000 },
+      auth: { secret: DEVELOPMENT_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined, usingDevelopmentSecret: true },
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -26,6 +27,9 @@ describe('configuration', () => {
       TRASH_RETENTION_DAYS: '0',
       PURGE_INTERVAL_SECONDS: '60',
       PURGE_BATCH_SIZE: '250',
+      JWT_SECRET: 's'.repeat(32),
+      JWT_ISSUER: 'https://issuer.example',
+      JWT_AUDIENCE: 'trash-api',
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -34,6 +38,7 @@ describe('configuration', () => {
       dataDir: '/var/lib/trash',
       logLevel: 'warn',
       trash: { retentionDays: 0, purgeIntervalSeconds: 60, purgeBatchSize: 250 },
+      auth: { secret: 's'.repeat(32), jwksUrl: undefined, issuer: 'https://issuer.example', audience: 'trash-api', usingDevelopmentSecret: false },
     });
   });
 
@@ -51,8 +56,18 @@ describe('configuration', () => {
     ['TRASH_RETENTION_DAYS', '1.5'],
     ['PURGE_INTERVAL_SECONDS', '0'],
     ['PURGE_BATCH_SIZE', 'lots'],
+    ['JWT_SECRET', 'too-short'],
+    ['JWT_JWKS_URL', 'not a url'],
   ])('refuses %s=%s with a message naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid ${variable}=`));
+  });
+
+  it('refuses to start in production without JWT_SECRET or JWT_JWKS_URL', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/^Missing JWT_SECRET/);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_JWKS_URL: 'https://keys.example/jwks.json' }).auth).toMatchObject({
+      jwksUrl: 'https://keys.example/jwks.json',
+      usingDevelopmentSecret: false,
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_ID } from './helpers/auth';
 import { onlyError, startTestServer, type GraphQLResponse, type TestServer } from './helpers/test-server';
 import { createUser, deleteUser, type UserView } from './helpers/users';
 
@@ -92,6 +93,12 @@ describe('creating a post', () => {
     expect(await findPost(post.id)).toEqual(post);
   });
 
+  it('accepts a 200-character title of accented letters, counted as PostgreSQL counts them', async () => {
+    const author = await createUser(server);
+    const post = await createPost(author.id, { title: '\u00e9'.repeat(200) });
+    expect([...post.title]).toHaveLength(200);
+  });
+
   it('accepts a 1-character and a 200-character title, an empty and a 20,000-character body', async () => {
     const author = await createUser(server);
     const shortest = await createPost(author.id, { title: 't', body: '' });
@@ -104,6 +111,8 @@ describe('creating a post', () => {
   it.each([
     ['title', { title: '' }],
     ['title', { title: 'T'.repeat(201) }],
+    // 200 emoji with variation selectors are 400 characters to PostgreSQL: refused up front, not by the column.
+    ['title', { title: '\u2764\ufe0f'.repeat(200) }],
     ['body', { body: 'b'.repeat(20_001) }],
   ])('rejects an invalid %s with BAD_USER_INPUT naming it, and stores nothing', async (field, input) => {
     const author = await createUser(server);
@@ -199,11 +208,11 @@ describe('updating a post', () => {
 });
 
 describe('deleting a post moves it to the trash', () => {
-  it('returns the trashed post with the trash fields set, purgeAt 30 days after deletedAt and deletedBy null', async () => {
+  it("returns the trashed post with the trash fields set, purgeAt 30 days after deletedAt and deletedBy the actor's id", async () => {
     const author = await createUser(server);
     const post = await createPost(author.id);
     const trashed = await deletePost(post.id, 'off topic');
-    expect(trashed).toMatchObject({ id: post.id, isDeleted: true, deleteReason: 'off topic', deletedBy: null, version: 2 });
+    expect(trashed).toMatchObject({ id: post.id, isDeleted: true, deleteReason: 'off topic', deletedBy: ADMIN_ID, version: 2 });
     expect(trashed.deletionId).toMatch(/^[0-9a-f-]{36}$/);
     const deletedAt = new Date(trashed.deletedAt!).getTime();
     expect(deletedAt).toBeGreaterThanOrEqual(new Date(post.createdAt).getTime());

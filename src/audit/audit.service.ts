@@ -26,14 +26,16 @@ export class AuditLog {
       ...entry,
       deletionId: entry.deletionId ?? null,
       reason: entry.reason ?? null,
-      actorId: this.context.actorId,
+      actorId: this.context.access.actorId,
       at: this.context.clock(),
     });
     em.persist(event);
     return event;
   }
 
+  /** Admins only: the trail tells who did what to whom. */
   async list(args: { first: number; after?: string | null; entityId?: string | null }): Promise<{ page: Page<AuditEvent>; countTotal: () => Promise<number> }> {
+    this.context.access.requireAdmin();
     if (args.entityId != null && !isUuid(args.entityId)) {
       // No record has such an id, so none has events.
       return { page: { edges: [], hasNextPage: false }, countTotal: async () => 0 };

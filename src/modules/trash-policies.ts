@@ -10,6 +10,10 @@ export const userTrashPolicy: TrashPolicy<User> = {
     { field: 'username', constraint: 'users_username_live_unique' },
     { field: 'email', constraint: 'users_email_live_unique' },
   ],
+  ownerOf: (user) => user.id,
+  ownerProperty: 'id',
+  // Accounts are created and brought back by admins; a member may trash itself.
+  permissions: { create: 'admin', restore: 'admin' },
   cascadesTo: () => [{ policy: postTrashPolicy, parentProperty: 'author' }],
   requiresLive: () => [],
 };
@@ -19,6 +23,9 @@ export const postTrashPolicy: TrashPolicy<Post> = {
   entity: Post,
   typeName: 'Post',
   uniqueKeys: [],
+  ownerOf: (post) => post.author.id,
+  ownerProperty: 'author',
+  permissions: { create: 'owner', restore: 'owner' },
   cascadesTo: () => [],
   requiresLive: () => [{ policy: userTrashPolicy, property: 'author', role: 'author' }],
 };

@@ -1,9 +1,15 @@
 import type { EntityClass } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
-import { countKeysetRowsPerParent, findKeysetPagesPerParent, type Page } from './pagination';
-import { trashOrder, visibilityOf, type TrashFilterArgs } from './trash-listing';
+import type { FilterQuery } from '@mikro-orm/core';
+import { countKeysetRowsPerParent, findKeysetPagesPerParent, type KeysetOrder, type Page, type PageArgs } from './pagination';
 import type { TrashableEntity } from './trashable.entity';
+
+/** A listing's order and the principal's restriction, from `TrashService.listing`. */
+export interface Listing<T> {
+  order: KeysetOrder<T>;
+  where: FilterQuery<T>;
+}
 
 /**
  * Batches a nested connection (e.g. `User.posts`) over every parent in one
@@ -20,9 +26,9 @@ export class ChildConnectionLoader<T extends TrashableEntity> {
     private readonly parentProperty: keyof T & string,
   ) {}
 
-  page(parentId: string, args: TrashFilterArgs): Promise<Page<T>> {
+  page(parentId: string, listing: Listing<T>, args: PageArgs): Promise<Page<T>> {
     // Parents resolved for the same field share its arguments, hence one loader per argument set.
-    const key = JSON.stringify([args.first, args.after ?? null, visibilityOf(args)]);
+    const key = JSON.stringify([args.first, args.after ?? null, listing.order.name, listing.where]);
     let loader = this.pageLoaders.get(key);
     if (!loader) {
       loader = new DataLoader(async (parentIds) => {
@@ -32,7 +38,8 @@ export class ChildConnectionLoader<T extends TrashableEntity> {
           parentIds,
           first: args.first,
           after: args.after,
-          order: trashOrder<T>(visibilityOf(args)),
+          order: listing.order,
+          where: listing.where,
         });
         return parentIds.map((id) => pages.get(id)!);
       });
@@ -41,20 +48,21 @@ export class ChildConnectionLoader<T extends TrashableEntity> {
     return loader.load(parentId);
   }
 
-  count(parentId: string, args: Pick<TrashFilterArgs, 'includeDeleted' | 'onlyDeleted'>): Promise<number> {
-    const visibility = visibilityOf(args);
-    let loader = this.countLoaders.get(visibility);
+  count(parentId: string, listing: Listing<T>): Promise<number> {
+    const key = JSON.stringify([listing.order.name, listing.where]);
+    let loader = this.countLoaders.get(key);
     if (!loader) {
       loader = new DataLoader(async (parentIds) => {
         const counts = await countKeysetRowsPerParent(this.em, {
           entity: this.entity,
           parentProperty: this.parentProperty,
           parentIds,
-          order: trashOrder<T>(visibility),
+          order: listing.order,
+          where: listing.where,
         });
         return parentIds.map((id) => counts.get(id) ?? 0);
       });
-      this.countLoaders.set(visibility, loader);
+      this.countLoaders.set(key, loader);
     }
     return loader.load(parentId);
   }

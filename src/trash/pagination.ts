@@ -176,7 +176,7 @@ export function countKeysetRows<T extends { id: string }>(em: EntityManager, req
   return em.count(request.entity, { $and: [request.order.where, request.where ?? {}] } as FilterQuery<T>, { filters: false });
 }
 
-export interface PerParentRequest<T extends { id: string }> extends Omit<KeysetPageRequest<T>, 'where'> {
+export interface PerParentRequest<T extends { id: string }> extends KeysetPageRequest<T> {
   /** Many-to-one property pointing at the parent, e.g. a post's `author`. */
   parentProperty: keyof T & string;
   parentIds: readonly string[];
@@ -222,7 +222,7 @@ export async function countKeysetRowsPerParent<T extends { id: string }>(
   const rows: Array<{ parent_id: string; count: string }> = await em
     .createQueryBuilder(request.entity, 'e')
     .select([`e.${foreignKey} as parent_id`, raw('count(*) as count')])
-    .where({ $and: [request.order.where, { [request.parentProperty]: { $in: [...request.parentIds] } }] } as FilterQuery<T>)
+    .where({ $and: [request.order.where, request.where ?? {}, { [request.parentProperty]: { $in: [...request.parentIds] } }] } as FilterQuery<T>)
     .groupBy(`e.${foreignKey}`)
     .execute('all', false);
   for (const row of rows) counts.set(row.parent_id, Number(row.count));

@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { TrashSettings } from '../config';
 import { runPurgePass, type PurgePassResult } from './purge';
+import { systemAccess } from '../auth/access';
 import type { Clock, ServiceContext } from './service-context';
 import type { AnyTrashPolicy } from './trash-policy';
 
@@ -51,8 +52,9 @@ export class RetentionJob {
   private async purgeDue(): Promise<PurgePassResult> {
     const { orm, clock, settings, policies, logger } = this.options;
     const now = clock();
-    // The system acts here: no principal.
-    const context: ServiceContext = { em: orm.em.fork(), clock, actorId: null, trash: settings };
+    // The system acts here: admin rights, no principal id.
+    const em = orm.em.fork();
+    const context: ServiceContext = { em, clock, access: systemAccess(em), trash: settings };
     const result = await runPurgePass(context, policies, {
       due: { column: 'purge_at', before: now, inclusive: true },
       batchSize: settings.purgeBatchSize,

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Access } from '../auth/access';
 import type { TrashSettings } from '../config';
 
 /** Source of "now"; tests pass their own to control time. */
@@ -8,7 +9,7 @@ export type Clock = () => Date;
 export interface ServiceContext {
   em: EntityManager;
   clock: Clock;
-  /** Id of the acting principal; null when anonymous or the system acts. */
-  actorId: string | null;
+  /** Who is acting, and what it may do. */
+  access: Access;
   trash: TrashSettings;
 }

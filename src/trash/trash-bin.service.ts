@@ -4,7 +4,6 @@ import { isUuid } from './ids';
 import { decodeCursor, encodeCursor, type Page, type PageArgs } from './pagination';
 import { runPurgePass } from './purge';
 import type { ServiceContext } from './service-context';
-import { trashOrder } from './trash-listing';
 import type { AnyTrashPolicy } from './trash-policy';
 import { TrashService, type RestorePlan } from './trash.service';
 import { SOFT_DELETE_FILTER, type TrashableEntity } from './trashable.entity';
@@ -29,13 +28,15 @@ export class TrashBinService {
    * one index range scan per entity type.
    */
   async list(args: PageArgs): Promise<{ page: Page<TrashableEntity>; countTotal: () => Promise<number> }> {
+    const ownerId = this.context.access.trashedOwnerScope();
+    const visibleTrash = (policy: AnyTrashPolicy) => ({ deletedAt: { $ne: null }, ...(ownerId ? { [policy.ownerProperty]: ownerId } : {}) });
     const cursor = args.after != null ? decodeCursor(args.after, wholeTrash) : undefined;
     const candidates: TrashableEntity[] = [];
     for (const policy of this.policies) {
       const qb = this.context.em
         .createQueryBuilder(policy.entity, 'e')
         .select('*')
-        .where({ deletedAt: { $ne: null } })
+        .where(visibleTrash(policy))
         .orderBy({ deletedAt: 'desc', id: 'desc' })
         .limit(args.first + 1);
       if (cursor) qb.andWhere('(e.deleted_at, e.id) < (?, ?)', [cursor.sortValue, cursor.id]);
@@ -48,22 +49,28 @@ export class TrashBinService {
     }));
     const countTotal = async () => {
       let total = 0;
-      for (const policy of this.policies) total += await this.context.em.count(policy.entity, trashOrder('trashed').where, { filters: false });
+      for (const policy of this.policies) total += await this.context.em.count(policy.entity, visibleTrash(policy), { filters: false });
       return total;
     };
     return { page: { edges, hasNextPage: candidates.length > args.first }, countTotal };
   }
 
-  /** What `restore<Type>(id)` would do now, without doing it. NOT_FOUND for an id in no table. */
+  /**
+   * What `restore<Type>(id)` would do now, without doing it. NOT_FOUND for an
+   * id in no table, and for another member's trashed record.
+   */
   async preview(id: string): Promise<RestorePreview> {
+    this.context.access.requireSignedIn();
     const found = await this.findAnywhere(id);
-    if (!found) throw new NotFoundError('Record', id);
-    const plan = await new TrashService(found.policy, this.context).planRestore(found.record);
+    const trash = found && new TrashService(found.policy, this.context);
+    if (!found || !trash!.isVisible(found.record)) throw new NotFoundError('Record', id);
+    const plan = await trash!.planRestore(found.record);
     return { ...plan, restorable: plan.conflicts.length === 0 && plan.blockedBy.length === 0 };
   }
 
   /** Purges everything trashed before `olderThan` (default: now); returns the rows removed. */
   async empty(olderThan: Date | null | undefined): Promise<number> {
+    this.context.access.requireAdmin();
     const before = olderThan ?? this.context.clock();
     if (Number.isNaN(before.getTime())) throw new BadUserInputError('Invalid olderThan: not a date-time', 'olderThan');
     const result = await runPurgePass(this.context, this.policies, {

@@ -1,3 +1,4 @@
+import type { FilterQuery } from '@mikro-orm/core';
 import { ArgsType, Field } from 'type-graphql';
 import { PageArgs, type KeysetOrder } from './pagination';
 import type { TrashableEntity } from './trashable.entity';
@@ -34,4 +35,19 @@ const orders: Record<TrashVisibility, KeysetOrder<TrashableEntity>> = {
 /** The keyset order of a listing of trashable records with the given visibility. */
 export function trashOrder<T extends TrashableEntity>(visibility: TrashVisibility): KeysetOrder<T> {
   return orders[visibility] as unknown as KeysetOrder<T>;
+}
+
+/**
+ * Which of the rows a visibility lists the principal may see: all of them for
+ * an admin (`ownerId` null), or live rows plus only its own trashed ones.
+ * Others' trashed rows are simply not listed.
+ */
+export function trashedRowsVisibleTo<T extends TrashableEntity>(
+  visibility: TrashVisibility,
+  ownerProperty: keyof T & string,
+  ownerId: string | null,
+): FilterQuery<T> {
+  if (visibility === 'live' || ownerId === null) return {};
+  const own = { [ownerProperty]: ownerId } as FilterQuery<T>;
+  return (visibility === 'trashed' ? own : { $or: [{ deletedAt: null }, own] }) as FilterQuery<T>;
 }

@@ -38,6 +38,14 @@ export interface TrashPolicy<T extends TrashableEntity> {
   /** GraphQL type name; used in messages and in `extensions.entityType`. */
   typeName: string;
   uniqueKeys: LiveUniqueKey<T>[];
+  /**
+   * The user a record belongs to, for authorization: a user owns itself, a
+   * post belongs to its author. `ownerProperty` is the same as a property, for queries.
+   */
+  ownerOf: (record: T) => string;
+  ownerProperty: keyof T & string;
+  /** Who may create and restore records: any member for its own, or admins only. */
+  permissions: { create: 'owner' | 'admin'; restore: 'owner' | 'admin' };
   /** One level of children; thunks, because policies refer to each other. */
   cascadesTo: () => CascadeRelation[];
   requiresLive: () => RequiredParent[];

@@ -1,4 +1,5 @@
-import { MaxLength } from 'class-validator';
+import { CharLength } from '../validation/char-length';
+import { IsOptional } from 'class-validator';
 import { ArgsType, Field, ID } from 'type-graphql';
 
 /** Arguments of every `delete<Type>` mutation. */
@@ -8,6 +9,7 @@ export class DeleteArgs {
   id!: string;
 
   @Field(() => String, { nullable: true, description: 'Why it was trashed; at most 500 characters.' })
-  @MaxLength(500)
+  @IsOptional()
+  @CharLength(0, 500)
   reason?: string | null;
 }

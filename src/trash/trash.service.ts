@@ -5,7 +5,9 @@ import { AuditLog } from '../audit/audit.service';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors';
 import { columnName } from './columns';
 import { isUuid, newId } from './ids';
+import type { KeysetOrder } from './pagination';
 import { purgeRecords } from './purge';
+import { trashedRowsVisibleTo, trashOrder, visibilityOf } from './trash-listing';
 import type { ServiceContext } from './service-context';
 import type { LiveUniqueKey, RequiredParent, TrashPolicy } from './trash-policy';
 import { SOFT_DELETE_FILTER, type TrashableEntity } from './trashable.entity';
@@ -49,11 +51,30 @@ export class TrashService<T extends TrashableEntity> {
     this.audit = new AuditLog(context);
   }
 
-  /** The record, or null when it does not exist (or is trashed and `includeDeleted` is off). */
+  /**
+   * The record, or null when it does not exist, or is trashed and either
+   * `includeDeleted` is off or the principal may not see it (then it answers
+   * exactly as for a missing record).
+   */
   async findById(id: string, options: { includeDeleted: boolean }): Promise<T | null> {
+    if (options.includeDeleted) this.access.requireSignedIn();
     if (!isUuid(id)) return null;
     const where = { id } as FilterQuery<T>;
-    return this.context.em.findOne(this.policy.entity, where, options.includeDeleted ? withoutSoftDelete : {});
+    if (!options.includeDeleted) return this.context.em.findOne(this.policy.entity, where);
+    const record = await this.context.em.findOne(this.policy.entity, where, withoutSoftDelete);
+    return record && this.isVisible(record) ? record : null;
+  }
+
+  /** Live records are public; a trashed one only to admins and its owner. */
+  isVisible(record: T): boolean {
+    return !record.deletedAt || this.access.mayViewTrashedOf(this.policy.ownerOf(record));
+  }
+
+  /** The order and conditions of a listing with these arguments, as the principal may see it. */
+  listing(args: { includeDeleted: boolean; onlyDeleted: boolean }): { order: KeysetOrder<T>; where: FilterQuery<T> } {
+    const visibility = visibilityOf(args);
+    const ownerId = visibility === 'live' ? null : this.access.trashedOwnerScope();
+    return { order: trashOrder<T>(visibility), where: trashedRowsVisibleTo<T>(visibility, this.policy.ownerProperty, ownerId) };
   }
 
   /**
@@ -61,7 +82,10 @@ export class TrashService<T extends TrashableEntity> {
    * author) must exist and be live: they are locked against a concurrent move
    * to the trash, so no record is ever created under a trashed parent.
    */
-  create(record: T): Promise<T> {
+  async create(record: T): Promise<T> {
+    await this.access.requireActiveWriter();
+    if (this.policy.permissions.create === 'admin') this.access.requireAdmin();
+    else this.access.requireOwnerOf(this.policy.ownerOf(record), record, () => this.notFound(record.id));
     return this.inTransaction(async (em) => {
       for (const parent of this.policy.requiresLive()) {
         const parentId = this.parentIdOf(record, parent);
@@ -76,8 +100,10 @@ export class TrashService<T extends TrashableEntity> {
   }
 
   /** Updates a live record after the caller's checks; trashed records must be restored first. */
-  update(id: string, expectedVersion: number | null | undefined, apply: (record: T) => void): Promise<T> {
+  async update(id: string, expectedVersion: number | null | undefined, apply: (record: T) => void): Promise<T> {
+    await this.access.requireActiveWriter();
     return this.changeLocked(id, async (record, em) => {
+      this.requireOwner(record);
       if (record.deletedAt) {
         throw new PreconditionFailedError(`${this.policy.typeName} ${id} is in the trash; restore it first`, { id });
       }
@@ -99,13 +125,15 @@ export class TrashService<T extends TrashableEntity> {
    * deletion id, with one UPDATE per child table whatever the number of
    * children. Trashing a trashed record returns it unchanged, so retries are safe.
    */
-  moveToTrash(id: string, reason: string | null | undefined): Promise<T> {
+  async moveToTrash(id: string, reason: string | null | undefined): Promise<T> {
+    await this.access.requireActiveWriter();
     return this.changeLocked(id, async (record, em) => {
+      this.requireOwner(record);
       if (record.deletedAt) return record;
       const now = this.context.clock();
       const trashColumns = {
         deletedAt: now,
-        deletedBy: this.context.actorId,
+        deletedBy: this.access.actorId,
         deleteReason: reason ?? null,
         deletionId: newId(),
         purgeAt: this.context.trash.retentionDays > 0 ? new Date(now.getTime() + this.context.trash.retentionDays * DAY_MS) : null,
@@ -169,10 +197,13 @@ export class TrashService<T extends TrashableEntity> {
    * (CONFLICT) or when a parent is still trashed (PRECONDITION_FAILED).
    * Restoring a live record returns it unchanged.
    */
-  restoreFromTrash(id: string): Promise<T> {
+  async restoreFromTrash(id: string): Promise<T> {
+    await this.access.requireActiveWriter();
+    if (this.policy.permissions.restore === 'admin') this.access.requireAdmin();
     return this.changeLocked(
       id,
       async (record, em) => {
+        this.requireOwner(record);
         if (!record.deletedAt) return record;
         const obstacles = await this.findRestoreObstacles(record, em);
         const [blocker] = obstacles.blockedBy;
@@ -218,7 +249,8 @@ export class TrashService<T extends TrashableEntity> {
    * the number of rows removed. Only the trash can be emptied: a live record
    * is refused with PRECONDITION_FAILED.
    */
-  purge(id: string): Promise<number> {
+  async purge(id: string): Promise<number> {
+    this.access.requireAdmin();
     return this.changeLocked(id, async (record, em) => {
       if (!record.deletedAt) {
         throw new PreconditionFailedError(`${this.policy.typeName} ${id} is not in the trash; delete it first`, { id });
@@ -233,8 +265,20 @@ export class TrashService<T extends TrashableEntity> {
    * changes, live or trashed. Concurrent changes of one record are serialised
    * here, so each sees the state the previous one left.
    */
+  private get access() {
+    return this.context.access;
+  }
+
+  private notFound(id: string): NotFoundError {
+    return new NotFoundError(this.policy.typeName, id);
+  }
+
+  private requireOwner(record: T): void {
+    this.access.requireOwnerOf(this.policy.ownerOf(record), record, () => this.notFound(record.id));
+  }
+
   private changeLocked<R>(id: string, change: (record: T, em: EntityManager) => Promise<R>, options: { lockParents?: boolean } = {}): Promise<R> {
-    if (!isUuid(id)) return Promise.reject(new NotFoundError(this.policy.typeName, id));
+    if (!isUuid(id)) return Promise.reject(this.notFound(id));
     return this.inTransaction(async (em) => {
       if (options.lockParents) await this.lockParentsOf(em, id);
       const record = await em.findOne(this.policy.entity, { id } as FilterQuery<T>, {
@@ -242,7 +286,7 @@ export class TrashService<T extends TrashableEntity> {
         lockMode: LockMode.PESSIMISTIC_WRITE,
         refresh: true,
       });
-      if (!record) throw new NotFoundError(this.policy.typeName, id);
+      if (!record) throw this.notFound(id);
       return change(record, em);
     });
   }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { createApp, type App } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import type { Clock } from '../../src/trash/service-context';
+import { adminAuthorization, TEST_JWT_SECRET } from './auth';
 import { createTestDatabase } from './database';
 
 export interface GraphQLResponse<T = any> {
@@ -18,7 +19,10 @@ export interface TestServer {
   databaseUrl: string;
   /** A plain connection to this file's database, to check what really is stored. */
   sql: pg.Pool;
+  /** As an admin (the test token's subject is ADMIN_ID). */
   gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  /** With the given `Authorization` header value, or none (anonymous) when null. */
+  gqlAs<T = any>(authorization: string | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
   stop(): Promise<void>;
 }
 
@@ -32,7 +36,7 @@ export interface TestServerOptions {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const database = await createTestDatabase();
   const config: Config = {
-    ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
+    ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET }),
     port: 0,
     databaseUrl: database.url,
     ...options.config,
@@ -40,12 +44,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const app = await createApp(config, { clock: options.clock, logger });
   const sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  const admin = await adminAuthorization();
   return {
     app,
     url: app.url,
     databaseUrl: database.url,
     sql,
-    gql: (query, variables, headers) => postGraphQL(app.url, query, variables, headers),
+    gql: (query, variables, headers) => postGraphQL(app.url, query, variables, { authorization: admin, ...headers }),
+    gqlAs: (authorization, query, variables) => postGraphQL(app.url, query, variables, authorization === null ? {} : { authorization }),
     stop: async () => {
       await sql.end();
       await app.stop();

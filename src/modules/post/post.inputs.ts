@@ -1,4 +1,5 @@
-import { IsInt, IsOptional, Length, Min } from 'class-validator';
+import { CharLength } from '../../validation/char-length';
+import { IsInt, IsOptional, Min } from 'class-validator';
 import { ArgsType, Field, ID, InputType, Int } from 'type-graphql';
 import { TrashFilterArgs } from '../../trash/trash-listing';
 
@@ -10,11 +11,11 @@ export class CreatePostInput {
   authorId!: string;
 
   @Field(() => String, { description: '1 to 200 characters.' })
-  @Length(1, 200)
+  @CharLength(1, 200)
   title!: string;
 
   @Field(() => String, { description: `Up to ${MAX_BODY_LENGTH.toLocaleString('en')} characters.` })
-  @Length(0, MAX_BODY_LENGTH)
+  @CharLength(0, MAX_BODY_LENGTH)
   body!: string;
 }
 
@@ -22,12 +23,12 @@ export class CreatePostInput {
 export class UpdatePostInput {
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @Length(1, 200)
+  @CharLength(1, 200)
   title?: string | null;
 
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @Length(0, MAX_BODY_LENGTH)
+  @CharLength(0, MAX_BODY_LENGTH)
   body?: string | null;
 
   @Field(() => Int, { nullable: true, description: 'When given, the update fails with CONFLICT unless the post is at this version.' })

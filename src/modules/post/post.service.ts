@@ -2,7 +2,7 @@ import { ChildConnectionLoader } from '../../trash/child-connection.loader';
 import { isUuid } from '../../trash/ids';
 import { countKeysetRows, findKeysetPage } from '../../trash/pagination';
 import type { ServiceContext } from '../../trash/service-context';
-import { trashOrder, visibilityOf, type TrashFilterArgs } from '../../trash/trash-listing';
+import type { TrashFilterArgs } from '../../trash/trash-listing';
 import { TrashService } from '../../trash/trash.service';
 import { postTrashPolicy } from '../trash-policies';
 import { PostConnection } from './post.connection';
@@ -24,20 +24,22 @@ export class PostService {
   }
 
   async list(args: PostListArgs): Promise<PostConnection> {
-    const order = trashOrder<Post>(visibilityOf(args));
+    const listing = this.trash.listing(args);
     if (args.authorId != null && !isUuid(args.authorId)) {
       // No user has such an id, so it has no posts.
       return PostConnection.of({ edges: [], hasNextPage: false }, async () => 0);
     }
-    const request = { entity: Post, order, where: args.authorId != null ? { author: args.authorId } : {} };
+    const byAuthor = args.authorId != null ? { author: args.authorId } : {};
+    const request = { entity: Post, order: listing.order, where: { $and: [listing.where, byAuthor] } };
     const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
     return PostConnection.of(page, () => countKeysetRows(this.context.em, request));
   }
 
   /** `User.posts`: batched across every user of the response. */
   async listByAuthor(authorId: string, args: TrashFilterArgs): Promise<PostConnection> {
-    const page = await this.byAuthor.page(authorId, args);
-    return PostConnection.of(page, () => this.byAuthor.count(authorId, args));
+    const listing = this.trash.listing(args);
+    const page = await this.byAuthor.page(authorId, listing, args);
+    return PostConnection.of(page, () => this.byAuthor.count(authorId, listing));
   }
 
   create(input: CreatePostInput): Promise<Post> {

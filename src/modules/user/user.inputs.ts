@@ -1,4 +1,5 @@
-import { IsEmail, IsInt, IsOptional, Length, Matches, MaxLength, Min } from 'class-validator';
+import { CharLength } from '../../validation/char-length';
+import { IsEmail, IsInt, IsOptional, Matches, Min } from 'class-validator';
 import { Field, InputType, Int } from 'type-graphql';
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
@@ -12,12 +13,12 @@ export class CreateUserInput {
 
   @Field(() => String)
   @IsEmail({}, { message: 'must be a valid email address' })
-  @MaxLength(254)
+  @CharLength(0, 254)
   email!: string;
 
   @Field(() => String, { nullable: true, description: 'At most 100 characters.' })
   @IsOptional()
-  @Length(0, 100)
+  @CharLength(0, 100)
   displayName?: string | null;
 }
 
@@ -31,12 +32,12 @@ export class UpdateUserInput {
   @Field(() => String, { nullable: true })
   @IsOptional()
   @IsEmail({}, { message: 'must be a valid email address' })
-  @MaxLength(254)
+  @CharLength(0, 254)
   email?: string | null;
 
   @Field(() => String, { nullable: true, description: 'At most 100 characters; null clears it.' })
   @IsOptional()
-  @Length(0, 100)
+  @CharLength(0, 100)
   displayName?: string | null;
 
   @Field(() => Int, { nullable: true, description: 'When given, the update fails with CONFLICT unless the user is at this version.' })

@@ -1,13 +1,19 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import { countKeysetRows, findKeysetPage } from '../../trash/pagination';
 import type { ServiceContext } from '../../trash/service-context';
-import { trashOrder, visibilityOf, type TrashFilterArgs } from '../../trash/trash-listing';
+import type { TrashFilterArgs } from '../../trash/trash-listing';
 import { SOFT_DELETE_FILTER } from '../../trash/trashable.entity';
 import { TrashService } from '../../trash/trash.service';
 import { userTrashPolicy } from '../trash-policies';
 import { UserConnection } from './user.connection';
 import { User } from './user.entity';
 import type { CreateUserInput, UpdateUserInput } from './user.inputs';
+
+/** Whether the user exists and is not in the trash; what makes a member's token good for writes. */
+export async function isLiveUser(em: EntityManager, id: string): Promise<boolean> {
+  return (await em.count(User, { id })) > 0;
+}
 
 /** The rules for users; the trash rules themselves live in TrashService. */
 export class UserService {
@@ -34,7 +40,7 @@ export class UserService {
   }
 
   async list(args: TrashFilterArgs): Promise<UserConnection> {
-    const request = { entity: User, order: trashOrder<User>(visibilityOf(args)) };
+    const request = { entity: User, ...this.trash.listing(args) };
     const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
     return UserConnection.of(page, () => countKeysetRows(this.context.em, request));
   }

@@ -1,0 +1,42 @@
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { AuthSettings } from '../config';
+import { UnauthenticatedError } from '../errors';
+import { isUuid } from '../trash/ids';
+import { ANONYMOUS, type Principal } from './principal';
+
+/** Resolves the `Authorization` header of a request to a principal. */
+export type TokenVerifier = (authorization: string | undefined) => Promise<Principal>;
+
+/**
+ * HS256 with JWT_SECRET, or RS256/ES256 against the key set at JWT_JWKS_URL.
+ * No header means anonymous; any header that does not carry a valid token
+ * (malformed, expired, wrongly signed, `alg: none`, unknown role) is
+ * UNAUTHENTICATED, never silently anonymous.
+ */
+export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
+  const key: Uint8Array | JWTVerifyGetKey = settings.jwksUrl
+    ? createRemoteJWKSet(new URL(settings.jwksUrl))
+    : new TextEncoder().encode(settings.secret);
+  const algorithms = settings.jwksUrl ? ['RS256', 'ES256'] : ['HS256'];
+
+  return async (authorization) => {
+    if (authorization === undefined) return ANONYMOUS;
+    const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(authorization.trim());
+    if (!match) throw new UnauthenticatedError('Invalid Authorization header: expected "Bearer <token>"');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(match[1], key as Uint8Array, {
+        algorithms,
+        issuer: settings.issuer,
+        audience: settings.audience,
+      }));
+    } catch {
+      // The reason (expired, bad signature, ...) stays out of the response: it helps attackers more than clients.
+      throw new UnauthenticatedError('Invalid or expired token');
+    }
+    const { sub, role } = payload as JWTPayload & { role?: unknown };
+    if (role !== 'admin' && role !== 'member') throw new UnauthenticatedError('Token has no valid role claim (admin or member)');
+    if (typeof sub !== 'string' || !isUuid(sub)) throw new UnauthenticatedError('Token subject (sub) must be a UUID');
+    return { role, id: sub };
+  };
+}
