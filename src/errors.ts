@@ -70,7 +70,9 @@ export function createErrorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (original instanceof AppError) {
-      return { ...formatted, extensions: { ...original.extensions } };
+      // `http` only sets the response status; it is not for clients.
+      const { http: _status, ...extensions } = original.extensions;
+      return { message: original.message, locations: formatted.locations, path: formatted.path, extensions };
     }
     const validation = describeArgumentValidation(original);
     if (validation) {
