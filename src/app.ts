@@ -1,19 +1,21 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import Fastify from 'fastify';
+import Fastify, { type FastifyError } from 'fastify';
 import pino, { type Logger } from 'pino';
-import type { Config } from './config';
 import { createTokenVerifier } from './auth/token-verifier';
+import type { Config } from './config';
 import { openDatabase } from './db/database';
-import { createErrorFormatter } from './errors';
+import { ErrorCode, formatError, unexpectedErrorLogger } from './errors';
 import { trashPolicies } from './modules/trash-policies';
 import { createRequestContext, type RequestContext } from './request-context';
 import { buildAppSchema } from './schema';
+import { queryLimits } from './security/query-limits';
 import { RetentionJob } from './trash/retention.job';
 import type { Clock } from './trash/service-context';
 
@@ -36,33 +38,63 @@ export interface AppOptions {
 /** Origins of Apollo's hosted Sandbox and Studio, allowed in development so they can query a local server. */
 const APOLLO_SANDBOX_ORIGINS = ['https://studio.apollographql.com', 'https://sandbox.embed.apollographql.com'];
 
+/** A client's x-request-id is kept when it is a sane token; otherwise the server makes one. */
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /** The one place that wires database, schema and HTTP together. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   const clock = options.clock ?? (() => new Date());
   const database = await openDatabase(config, logger);
   try {
+    const isProduction = config.nodeEnv === 'production';
     const schema = await buildAppSchema();
     const verifyToken = createTokenVerifier(config.auth);
     if (config.auth.usingDevelopmentSecret) {
       logger.warn('JWT_SECRET is not set: tokens are signed with the fixed development secret (npm run token prints one)');
     }
-    const http = Fastify({ logger: false });
-    const isProduction = config.nodeEnv === 'production';
+    const limits = queryLimits(config.limits, { hideSuggestions: isProduction });
+
+    const http = Fastify({
+      logger: false,
+      bodyLimit: config.limits.bodyBytes,
+      genReqId: (request) => {
+        const given = request.headers['x-request-id'];
+        return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+      },
+    });
+    http.addHook('onRequest', async (request, reply) => {
+      reply.header('x-request-id', request.id);
+    });
+    // Transport-level rejections (too large, unparsable JSON) answer in GraphQL's error shape too.
+    http.setErrorHandler((error: FastifyError, _request, reply) => {
+      const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
+      const message = status === 413 ? `Request body is larger than ${config.limits.bodyBytes} bytes` : status < 500 ? error.message : 'Internal server error';
+      if (status >= 500) logger.error({ err: error }, 'unexpected HTTP error');
+      void reply.status(status).send({
+        errors: [{ message, extensions: { code: status < 500 ? ErrorCode.BadUserInput : ErrorCode.InternalServerError } }],
+      });
+    });
+
     const apollo = new ApolloServer<RequestContext>({
       schema,
-      formatError: createErrorFormatter(logger),
+      formatError,
+      validationRules: limits.validationRules,
+      allowBatchedHttpRequests: false,
       includeStacktraceInErrorResponses: false,
       // main.ts owns signal handling; Apollo's own handler would race it.
       stopOnTerminationSignals: false,
-      introspection: !isProduction,
+      introspection: !isProduction || config.allowIntrospection,
       plugins: [
         fastifyApolloDrainPlugin(http),
+        unexpectedErrorLogger(logger),
+        ...limits.plugins,
         isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       ],
     });
     await apollo.start();
-    await http.register(cors, { origin: isProduction ? false : APOLLO_SANDBOX_ORIGINS, credentials: true });
+    const corsOrigins = isProduction ? [...config.corsOrigins] : [...config.corsOrigins, ...APOLLO_SANDBOX_ORIGINS];
+    await http.register(cors, { origin: corsOrigins.length > 0 ? corsOrigins : false, credentials: true });
     await http.register(fastifyApollo(apollo), {
       path: '/graphql',
       context: async (request) =>
@@ -71,6 +103,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           clock,
           trash: config.trash,
           logger,
+          requestId: request.id,
           principal: await verifyToken(request.headers.authorization),
         }),
     });

@@ -11,6 +11,24 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly trash: TrashSettings;
   readonly auth: AuthSettings;
+  readonly limits: QueryLimits;
+  /** Browser origins allowed by CORS; in development Apollo's Sandbox origins are added. */
+  readonly corsOrigins: readonly string[];
+  /** Introspection in production (always on in development and test). */
+  readonly allowIntrospection: boolean;
+}
+
+/** Bounds that keep one request from costing the server more than a request should. */
+export interface QueryLimits {
+  readonly depth: number;
+  readonly aliases: number;
+  readonly directives: number;
+  readonly tokens: number;
+  /** Cost of an operation: 1 per field, list fields multiplied by their `first`. */
+  readonly cost: number;
+  readonly bodyBytes: number;
+  /** PostgreSQL statement_timeout of every query the server sends while serving requests. */
+  readonly statementTimeoutMs: number;
 }
 
 export interface AuthSettings {
@@ -52,6 +70,19 @@ const environmentSchema = z.object({
   JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
+  QUERY_MAX_DEPTH: z.coerce.number().int().min(1).default(8),
+  QUERY_MAX_ALIASES: z.coerce.number().int().min(0).default(15),
+  QUERY_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+  QUERY_MAX_TOKENS: z.coerce.number().int().min(1).default(1000),
+  QUERY_MAX_COST: z.coerce.number().int().min(1).default(10_000),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(102_400),
+  STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(5000),
+  CORS_ORIGINS: z
+    .string()
+    .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ error: 'must be a comma-separated list of origins such as https://app.example.com' })))
+    .default([]),
+  ALLOW_INTROSPECTION: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
 });
 
 /** Thrown when the environment holds a value the server cannot start with. */
@@ -94,5 +125,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: values.JWT_AUDIENCE,
       usingDevelopmentSecret: !hasKey,
     }),
+    limits: Object.freeze({
+      depth: values.QUERY_MAX_DEPTH,
+      aliases: values.QUERY_MAX_ALIASES,
+      directives: values.QUERY_MAX_DIRECTIVES,
+      tokens: values.QUERY_MAX_TOKENS,
+      cost: values.QUERY_MAX_COST,
+      bodyBytes: values.BODY_LIMIT_BYTES,
+      statementTimeoutMs: values.STATEMENT_TIMEOUT_MS,
+    }),
+    corsOrigins: Object.freeze(values.CORS_ORIGINS),
+    allowIntrospection: values.ALLOW_INTROSPECTION === 'true',
   });
 }

@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
 
 /** The only values `extensions.code` takes in responses; clients switch on them. */
@@ -10,6 +11,7 @@ export enum ErrorCode {
   PreconditionFailed = 'PRECONDITION_FAILED',
   Unauthenticated = 'UNAUTHENTICATED',
   Forbidden = 'FORBIDDEN',
+  QueryTooComplex = 'QUERY_TOO_COMPLEX',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -51,6 +53,16 @@ export class UnauthenticatedError extends AppError {
   }
 }
 
+export class QueryTooComplexError extends AppError {
+  constructor(cost: number, limit: number) {
+    super(
+      `Query is too complex: cost ${cost} exceeds the limit of ${limit}; ask for smaller pages (first) or fewer nested lists`,
+      ErrorCode.QueryTooComplex,
+      { cost, limit, http: { status: 400 } },
+    );
+  }
+}
+
 export class ForbiddenError extends AppError {
   constructor(message = 'Not allowed for this principal') {
     super(message, ErrorCode.Forbidden);
@@ -62,41 +74,66 @@ const clientCodes = new Set<string>(Object.values(ErrorCode));
 const persistedQueryCodes = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED']);
 
 /**
- * Builds Apollo's `formatError`: errors we raised (and GraphQL's own parse,
- * validation and variable errors) pass through; anything else is logged with
- * its stack and reaches the client only as a masked INTERNAL_SERVER_ERROR.
+ * Errors a client caused or can act on: ours, type-graphql's argument
+ * validation, and GraphQL's own parse/validation/variable errors. Anything
+ * else is a server fault.
  */
-export function createErrorFormatter(logger: Logger) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
-    if (original instanceof AppError) {
-      // `http` only sets the response status; it is not for clients.
-      const { http: _status, ...extensions } = original.extensions;
-      return { message: original.message, locations: formatted.locations, path: formatted.path, extensions };
-    }
-    const validation = describeArgumentValidation(original);
-    if (validation) {
+function isClientError(original: unknown, code: unknown): boolean {
+  if (original instanceof AppError || describeArgumentValidation(original)) return true;
+  return typeof code === 'string' && code !== ErrorCode.InternalServerError;
+}
+
+/**
+ * Apollo's `formatError`: client errors pass with their code (GraphQL's own
+ * codes become BAD_USER_INPUT); anything else reaches the client only as a
+ * masked INTERNAL_SERVER_ERROR, and `unexpectedErrorLogger` logs it.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  const where = { locations: formatted.locations, path: formatted.path };
+  if (original instanceof AppError) {
+    // `http` only sets the response status; it is not for clients.
+    const { http: _status, ...extensions } = original.extensions;
+    return { message: original.message, ...where, extensions };
+  }
+  const validation = describeArgumentValidation(original);
+  if (validation) {
+    return { message: validation.message, ...where, extensions: { code: ErrorCode.BadUserInput, field: validation.field } };
+  }
+  const code = formatted.extensions?.code;
+  if (isClientError(original, code)) {
+    const publicCode = clientCodes.has(code as string) || persistedQueryCodes.has(code as string) ? code : ErrorCode.BadUserInput;
+    return { message: formatted.message, ...where, extensions: { code: publicCode } };
+  }
+  return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.InternalServerError } };
+}
+
+/**
+ * Logs each unexpected error with its stack and the request id, and adds that
+ * id to the masked error the client gets, so a report can be matched with
+ * its log line.
+ */
+export function unexpectedErrorLogger(logger: Logger): ApolloServerPlugin<{ requestId: string }> {
+  return {
+    async requestDidStart() {
       return {
-        message: validation.message,
-        locations: formatted.locations,
-        path: formatted.path,
-        extensions: { code: ErrorCode.BadUserInput, field: validation.field },
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) {
+            const original = unwrapResolverError(error);
+            if (isClientError(original, error.extensions?.code)) continue;
+            logger.error({ err: original, requestId: contextValue?.requestId, path: error.path }, 'unexpected error while resolving a request');
+          }
+        },
+        async willSendResponse({ response, contextValue }) {
+          if (response.body.kind !== 'single' || !contextValue?.requestId) return;
+          for (const error of response.body.singleResult.errors ?? []) {
+            if (error.extensions?.code === ErrorCode.InternalServerError) {
+              (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
+            }
+          }
+        },
       };
-    }
-    const code = formatted.extensions?.code;
-    const isRequestError = typeof code === 'string' && code !== ErrorCode.InternalServerError;
-    if (isRequestError) {
-      // Parse, validation and bad-variable errors: keep them, minus stack traces.
-      const publicCode = clientCodes.has(code) || persistedQueryCodes.has(code) ? code : ErrorCode.BadUserInput;
-      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: publicCode } };
-    }
-    logger.error({ err: original, path: formatted.path }, 'unexpected error while resolving a request');
-    return {
-      message: 'Internal server error',
-      locations: formatted.locations,
-      path: formatted.path,
-      extensions: { code: ErrorCode.InternalServerError },
-    };
+    },
   };
 }
 

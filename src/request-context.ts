@@ -21,6 +21,8 @@ export interface Services {
 export interface RequestContext {
   services: Services;
   logger: Logger;
+  /** From x-request-id or generated; in logs, the response header and masked errors. */
+  requestId: string;
 }
 
 export interface RequestContextFactoryOptions {
@@ -28,6 +30,7 @@ export interface RequestContextFactoryOptions {
   clock: Clock;
   trash: TrashSettings;
   logger: Logger;
+  requestId: string;
   principal: Principal;
 }
 
@@ -45,5 +48,5 @@ export function createRequestContext(options: RequestContextFactoryOptions): Req
   const em = options.em.fork();
   const access = new Access(options.principal, em, isLiveUser);
   const serviceContext: ServiceContext = { em, clock: options.clock, access, trash: options.trash };
-  return { services: createServices(serviceContext), logger: options.logger };
+  return { services: createServices(serviceContext), logger: options.logger, requestId: options.requestId };
 }

@@ -13,6 +13,9 @@ describe('configuration', () => {
       logLevel: 'info',
       trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 1000 },
       auth: { secret: DEVELOPMENT_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined, usingDevelopmentSecret: true },
+      limits: { depth: 8, aliases: 15, directives: 50, tokens: 1000, cost: 10_000, bodyBytes: 102_400, statementTimeoutMs: 5000 },
+      corsOrigins: [],
+      allowIntrospection: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -30,6 +33,15 @@ describe('configuration', () => {
       JWT_SECRET: 's'.repeat(32),
       JWT_ISSUER: 'https://issuer.example',
       JWT_AUDIENCE: 'trash-api',
+      QUERY_MAX_DEPTH: '6',
+      QUERY_MAX_ALIASES: '5',
+      QUERY_MAX_DIRECTIVES: '10',
+      QUERY_MAX_TOKENS: '500',
+      QUERY_MAX_COST: '2000',
+      BODY_LIMIT_BYTES: '65536',
+      STATEMENT_TIMEOUT_MS: '0',
+      CORS_ORIGINS: 'https://app.example.com, https://admin.example.com',
+      ALLOW_INTROSPECTION: 'true',
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -39,6 +51,9 @@ describe('configuration', () => {
       logLevel: 'warn',
       trash: { retentionDays: 0, purgeIntervalSeconds: 60, purgeBatchSize: 250 },
       auth: { secret: 's'.repeat(32), jwksUrl: undefined, issuer: 'https://issuer.example', audience: 'trash-api', usingDevelopmentSecret: false },
+      limits: { depth: 6, aliases: 5, directives: 10, tokens: 500, cost: 2000, bodyBytes: 65_536, statementTimeoutMs: 0 },
+      corsOrigins: ['https://app.example.com', 'https://admin.example.com'],
+      allowIntrospection: true,
     });
   });
 
@@ -58,6 +73,9 @@ describe('configuration', () => {
     ['PURGE_BATCH_SIZE', 'lots'],
     ['JWT_SECRET', 'too-short'],
     ['JWT_JWKS_URL', 'not a url'],
+    ['QUERY_MAX_DEPTH', '0'],
+    ['CORS_ORIGINS', 'not-an-origin'],
+    ['ALLOW_INTROSPECTION', 'yes'],
   ])('refuses %s=%s with a message naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid ${variable}=`));

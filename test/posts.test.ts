@@ -531,7 +531,7 @@ describe('listing posts', () => {
         const response = await server.gql(
           `query($includeDeleted: Boolean!, $onlyDeleted: Boolean!) {
             users(first: 100, includeDeleted: true) {
-              nodes { id posts(first: 100, includeDeleted: $includeDeleted, onlyDeleted: $onlyDeleted) { totalCount nodes { id author { id } } } }
+              nodes { id posts(first: 15, includeDeleted: $includeDeleted, onlyDeleted: $onlyDeleted) { totalCount nodes { id author { id } } } }
             }
           }`,
           { includeDeleted: false, onlyDeleted: false, ...mode },

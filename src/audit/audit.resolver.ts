@@ -1,4 +1,5 @@
 import { Args, ArgsType, Ctx, Field, ID, Query, Resolver } from 'type-graphql';
+import { connectionCost } from '../security/query-limits';
 import type { RequestContext } from '../request-context';
 import { connectionTypeFor, PageArgs } from '../trash/pagination';
 import { AuditEvent } from './audit-event.entity';
@@ -14,7 +15,7 @@ class AuditEventsArgs extends PageArgs {
 
 @Resolver()
 export class AuditResolver {
-  @Query(() => AuditEventConnection, { description: 'Newest first.' })
+  @Query(() => AuditEventConnection, { description: 'Newest first.', complexity: connectionCost })
   async auditEvents(@Args(() => AuditEventsArgs) args: AuditEventsArgs, @Ctx() { services }: RequestContext): Promise<AuditEventConnection> {
     const { page, countTotal } = await services.audit.list(args);
     return AuditEventConnection.of(page, countTotal);

@@ -50,10 +50,10 @@ export function hasBreakingChanges(changes: readonly SchemaChange[]): boolean {
   return changes.some((change) => change.level === 'BREAKING');
 }
 
-/** One line per change: its level, its message and, for breaking or dangerous ones, why. */
+/** A change as printed: its level and message, and for a breaking or dangerous one, why on an indented line. */
 export function formatChange(change: SchemaChange): string {
-  const reason = change.level !== 'NON_BREAKING' && change.reason ? ` (${change.reason})` : '';
-  return `${change.level.padEnd(12)} ${change.message}${reason}`;
+  const line = `${change.level.padEnd(12)} ${change.message}`;
+  return change.level !== 'NON_BREAKING' && change.reason ? `${line}\n${' '.repeat(13)}${change.reason}` : line;
 }
 
 export interface SchemaCheckResult {

@@ -19,8 +19,15 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     ? undefined
     : await startEmbeddedPostgres({ dataDir: config.dataDir, durable: true, logger });
   try {
-    const orm = await MikroORM.init(ormOptions(config.databaseUrl ?? embedded!.url, logger));
-    await migrate(orm, logger);
+    const url = config.databaseUrl ?? embedded!.url;
+    // Migrations get a connection of their own, free of the statement timeout that guards requests.
+    const migrator = await MikroORM.init(ormOptions(url, logger));
+    try {
+      await migrate(migrator, logger);
+    } finally {
+      await migrator.close(true);
+    }
+    const orm = await MikroORM.init(ormOptions(url, logger, { statementTimeoutMs: config.limits.statementTimeoutMs }));
     return {
       orm,
       close: async () => {

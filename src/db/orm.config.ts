@@ -11,9 +11,11 @@ import { migrations } from './migrations';
 export const MIGRATIONS_TABLE = 'mikro_orm_migrations';
 
 /** MikroORM options for the given database; entities and migrations are listed, not discovered from files. */
-export function ormOptions(clientUrl: string, logger?: Logger): Options {
+export function ormOptions(clientUrl: string, logger?: Logger, options: { statementTimeoutMs?: number } = {}): Options {
   return defineConfig({
     clientUrl,
+    // A slow query cannot hold a connection forever: PostgreSQL cancels it (0 = no limit).
+    driverOptions: options.statementTimeoutMs ? { connection: { statement_timeout: options.statementTimeoutMs } } : {},
     entities: [TrashableEntity, User, Post, AuditEvent],
     subscribers: [new SoftDeleteSubscriber()],
     extensions: [Migrator],

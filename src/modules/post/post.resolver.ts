@@ -1,4 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { connectionCost } from '../../security/query-limits';
 import type { RequestContext } from '../../request-context';
 import { DeleteArgs } from '../../trash/trash.args';
 import { User } from '../user/user.entity';
@@ -17,7 +18,7 @@ export class PostResolver {
     return services.posts.findById(id, includeDeleted);
   }
 
-  @Query(() => PostConnection, { description: 'Newest first; with onlyDeleted, newest deletion first.' })
+  @Query(() => PostConnection, { description: 'Newest first; with onlyDeleted, newest deletion first.', complexity: connectionCost })
   posts(@Args(() => PostListArgs) args: PostListArgs, @Ctx() { services }: RequestContext): Promise<PostConnection> {
     return services.posts.list(args);
   }

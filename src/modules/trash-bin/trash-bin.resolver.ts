@@ -1,11 +1,12 @@
 import { Arg, Args, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { connectionCost } from '../../security/query-limits';
 import type { RequestContext } from '../../request-context';
 import { PageArgs } from '../../trash/pagination';
 import { RestorePreview, TrashConnection } from './trash-bin.types';
 
 @Resolver()
 export class TrashBinResolver {
-  @Query(() => TrashConnection, { description: 'Everything in the trash, newest deletion first.' })
+  @Query(() => TrashConnection, { description: 'Everything in the trash, newest deletion first.', complexity: connectionCost })
   async trash(@Args(() => PageArgs) args: PageArgs, @Ctx() { services }: RequestContext): Promise<TrashConnection> {
     const { page, countTotal } = await services.trashBin.list(args);
     return TrashConnection.of(page, countTotal);

@@ -1,4 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { connectionCost } from '../../security/query-limits';
 import type { RequestContext } from '../../request-context';
 import { DeleteArgs } from '../../trash/trash.args';
 import { TrashFilterArgs } from '../../trash/trash-listing';
@@ -18,12 +19,12 @@ export class UserResolver {
     return services.users.findById(id, includeDeleted);
   }
 
-  @Query(() => UserConnection, { description: 'Newest first; with onlyDeleted, newest deletion first.' })
+  @Query(() => UserConnection, { description: 'Newest first; with onlyDeleted, newest deletion first.', complexity: connectionCost })
   users(@Args(() => TrashFilterArgs) args: TrashFilterArgs, @Ctx() { services }: RequestContext): Promise<UserConnection> {
     return services.users.list(args);
   }
 
-  @FieldResolver(() => PostConnection, { description: "The user's posts, newest first; live ones unless asked." })
+  @FieldResolver(() => PostConnection, { description: "The user's posts, newest first; live ones unless asked.", complexity: connectionCost })
   posts(@Root() user: User, @Args(() => TrashFilterArgs) args: TrashFilterArgs, @Ctx() { services }: RequestContext): Promise<PostConnection> {
     return services.posts.listByAuthor(user.id, args);
   }

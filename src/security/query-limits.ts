@@ -1,0 +1,55 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import type { GraphQLSchema, ValidationRule } from 'graphql';
+import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
+import type { QueryLimits } from '../config';
+import { QueryTooComplexError } from '../errors';
+
+/**
+ * Cost of a connection field: its own 1, plus its selection once per item it
+ * may return, so nested lists multiply (`users(first: 100) { nodes {
+ * posts(first: 100) { ... } } }` costs over 10,000). Set on every field that
+ * takes `first`, through type-graphql's `complexity` option.
+ */
+export const connectionCost: ComplexityEstimator = ({ args, childComplexity }) => 1 + (Number(args.first) || 20) * childComplexity;
+
+/**
+ * Depth, alias, directive and token limits (graphql-armor), field suggestions
+ * hidden in production, and the cost limit (graphql-query-complexity), all
+ * checked before anything executes.
+ */
+export function queryLimits(limits: QueryLimits, options: { hideSuggestions: boolean }): {
+  plugins: ApolloServerPlugin[];
+  validationRules: ValidationRule[];
+} {
+  const armor = new ApolloArmor({
+    maxDepth: { n: limits.depth },
+    maxAliases: { n: limits.aliases },
+    maxDirectives: { n: limits.directives },
+    maxTokens: { n: limits.tokens },
+    // Armor's cost limit does not multiply by list sizes; the plugin below does.
+    costLimit: { enabled: false },
+    blockFieldSuggestion: { enabled: options.hideSuggestions },
+  });
+  const { plugins, validationRules } = armor.protect();
+  return { plugins: [...(plugins as ApolloServerPlugin[]), costLimitPlugin(limits.cost)], validationRules: validationRules as ValidationRule[] };
+}
+
+function costLimitPlugin(limit: number): ApolloServerPlugin {
+  return {
+    async requestDidStart({ schema }: { schema: GraphQLSchema }) {
+      return {
+        async didResolveOperation({ request, document }) {
+          const cost = getComplexity({
+            schema,
+            query: document,
+            operationName: request.operationName,
+            variables: request.variables,
+            estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+          });
+          if (cost > limit) throw new QueryTooComplexError(cost, limit);
+        },
+      };
+    },
+  };
+}
