@@ -80,6 +80,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       schema,
       formatError,
       validationRules: limits.validationRules,
+      parseOptions: limits.parseOptions,
       allowBatchedHttpRequests: false,
       includeStacktraceInErrorResponses: false,
       // main.ts owns signal handling; Apollo's own handler would race it.

@@ -47,8 +47,7 @@ export async function runSeedCommand(argv: readonly string[], env: NodeJS.Proces
         `Refusing to seed: the database already has ${existing} user(s). Run \`npm run seed -- --force\` to add the demo data anyway.`,
       );
     }
-    // On a database that has users, suffix the usernames so they do not clash with earlier runs'.
-    const suffix = existing > 0 ? `.${existing}` : '';
+    const suffix = existing > 0 ? await freeSuffix(database.orm, existing) : '';
     const result = await seed(database.orm, config.trash, suffix);
     logger.info(result, 'seeded demo data');
     return result;
@@ -126,6 +125,18 @@ async function seed(orm: MikroORM, trash: TrashSettings, suffix: string): Promis
       auditEvents: await countRows(orm, 'audit_events'),
     },
   };
+}
+
+/**
+ * On a database that has users, the demo usernames get a suffix (`.36`, from
+ * the user count, or the next number free) so that they clash neither with an
+ * earlier run's users nor with anyone else's, live or trashed.
+ */
+async function freeSuffix(orm: MikroORM, start: number): Promise<string> {
+  for (let n = start; ; n++) {
+    const names = PEOPLE.map(([name]) => `${name}.${n}`.toLowerCase());
+    if ((await countRows(orm, 'users', 'lower(username) in (?)', [names])) === 0) return `.${n}`;
+  }
 }
 
 /** Rows of a table in every state, trashed included (plain SQL: no soft-delete filter). */

@@ -14,25 +14,31 @@ import { QueryTooComplexError } from '../errors';
 export const connectionCost: ComplexityEstimator = ({ args, childComplexity }) => 1 + (Number(args.first) || 20) * childComplexity;
 
 /**
- * Depth, alias, directive and token limits (graphql-armor), field suggestions
- * hidden in production, and the cost limit (graphql-query-complexity), all
- * checked before anything executes.
+ * Depth, alias and directive limits (graphql-armor), field suggestions hidden
+ * in production, and the cost limit (graphql-query-complexity), all checked
+ * before anything executes. The token limit is a parse option: see `parseOptions`.
  */
 export function queryLimits(limits: QueryLimits, options: { hideSuggestions: boolean }): {
   plugins: ApolloServerPlugin[];
   validationRules: ValidationRule[];
+  parseOptions: { maxTokens: number };
 } {
   const armor = new ApolloArmor({
     maxDepth: { n: limits.depth },
     maxAliases: { n: limits.aliases },
     maxDirectives: { n: limits.directives },
-    maxTokens: { n: limits.tokens },
+    // graphql-js counts tokens itself while parsing (ApolloServer parseOptions.maxTokens), answering 400, not 500.
+    maxTokens: { enabled: false },
     // Armor's cost limit does not multiply by list sizes; the plugin below does.
     costLimit: { enabled: false },
     blockFieldSuggestion: { enabled: options.hideSuggestions },
   });
   const { plugins, validationRules } = armor.protect();
-  return { plugins: [...(plugins as ApolloServerPlugin[]), costLimitPlugin(limits.cost)], validationRules: validationRules as ValidationRule[] };
+  return {
+    plugins: [...(plugins as ApolloServerPlugin[]), costLimitPlugin(limits.cost)],
+    validationRules: validationRules as ValidationRule[],
+    parseOptions: { maxTokens: limits.tokens },
+  };
 }
 
 function costLimitPlugin(limit: number): ApolloServerPlugin {
