@@ -52,7 +52,7 @@ describe('production mode tells attackers nothing', () => {
         headers: { 'content-type': 'application/json', 'x-request-id': 'prod-check-1', authorization: await adminAuthorization() },
         body: JSON.stringify({ query: 'query($id: ID!) { user(id: $id) { id } }', variables: { id: user.id } }),
       });
-      const body = await response.json();
+      const body: any = await response.json();
       expect(body.errors).toHaveLength(1);
       expect(body.errors[0]).toEqual({
         message: 'Internal server error',

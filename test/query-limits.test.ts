@@ -106,7 +106,7 @@ async function postGraphQLOperation(query: string, operationName: string): Promi
     headers: { 'content-type': 'application/json', authorization: adminHeader },
     body: JSON.stringify({ query, operationName }),
   });
-  return { status: response.status, ...(await response.json()) };
+  return { status: response.status, ...((await response.json()) as object) };
 }
 
 describe('cost, with list sizes multiplied through nested connections', () => {
@@ -140,7 +140,7 @@ describe('HTTP limits', () => {
       body: JSON.stringify({ query: '{ users { totalCount } }', variables: { padding } }),
     });
     expect(response.status).toBe(413);
-    const body = await response.json();
+    const body: any = await response.json();
     expect(body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
     expect(body.errors[0].message).toMatch(/larger than/);
   });
