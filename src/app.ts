@@ -7,7 +7,7 @@ import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastif
 import cors from '@fastify/cors';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyError } from 'fastify';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier';
 import type { Config } from './config';
 import { openDatabase } from './db/database';
@@ -16,7 +16,12 @@ import { trashPolicies } from './modules/trash-policies';
 import { createRequestContext, type RequestContext } from './request-context';
 import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
+import { registerHealthRoutes } from './http/health';
+import { createLogger } from './observability/logger';
+import { Metrics } from './observability/metrics';
+import { outcomePlugin, registerRequestLog, trashChangeLogger } from './observability/request-log';
 import { RetentionJob } from './trash/retention.job';
+import type { TrashObserver } from './trash/trash-observer';
 import type { Clock } from './trash/service-context';
 
 export interface App {
@@ -25,8 +30,10 @@ export interface App {
   readonly orm: MikroORM;
   readonly logger: Logger;
   readonly retention: RetentionJob;
-  /** Stops accepting requests, lets in-flight ones finish, closes the database. */
+  /** Stops accepting requests, lets in-flight ones finish (up to SHUTDOWN_GRACE_MS), stops the purge job, closes the database. */
   stop(): Promise<void>;
+  /** For an immediate exit: tells the embedded database to stop, without waiting for anything. */
+  abort(): void;
 }
 
 export interface AppOptions {
@@ -43,7 +50,7 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The one place that wires database, schema and HTTP together. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const logger = options.logger ?? pino({ level: config.logLevel });
+  const logger = options.logger ?? createLogger(config);
   const clock = options.clock ?? (() => new Date());
   const database = await openDatabase(config, logger);
   try {
@@ -63,9 +70,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
       },
     });
+    let closing = false;
     http.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
     });
+    http.addHook('onSend', async (_request, reply) => {
+      // Once shutdown has begun, keep-alive connections close after their response instead of lingering.
+      if (closing) reply.header('connection', 'close');
+    });
+    const metrics = new Metrics(database.orm, trashPolicies);
+    const observer = combineObservers(trashChangeLogger(logger), metrics);
+    registerRequestLog(http, logger, (outcome) => metrics.observeRequest(outcome));
+    registerHealthRoutes(http, database.orm);
+    if (config.metrics) {
+      http.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+    }
     // Transport-level rejections (too large, unparsable JSON) answer in GraphQL's error shape too.
     http.setErrorHandler((error: FastifyError, _request, reply) => {
       const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
@@ -89,6 +108,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       plugins: [
         fastifyApolloDrainPlugin(http),
         unexpectedErrorLogger(logger),
+        outcomePlugin(),
         ...limits.plugins,
         isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       ],
@@ -105,10 +125,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           trash: config.trash,
           logger,
           requestId: request.id,
+          outcome: request.graphqlOutcome,
+          observer,
           principal: await verifyToken(request.headers.authorization),
         }),
     });
-    const retention = new RetentionJob({ orm: database.orm, clock, settings: config.trash, policies: trashPolicies, logger });
+    const retention = new RetentionJob({ orm: database.orm, clock, settings: config.trash, policies: trashPolicies, logger, observer });
     const address = await http.listen({ port: config.port, host: '0.0.0.0' });
     const port = new URL(address).port;
     const url = `http://localhost:${port}/graphql`;
@@ -121,16 +143,32 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       orm: database.orm,
       logger,
       retention,
+      abort: () => database.abort(),
       stop: () =>
         (stopping ??= (async () => {
-          await apollo.stop();
-          await http.close();
+          closing = true;
+          // In-flight requests get the grace period; whatever still runs after it is cut off.
+          const cutOff = setTimeout(() => {
+            logger.warn({ graceMs: config.shutdownGraceMs }, 'shutdown grace period over: closing remaining connections');
+            http.server.closeAllConnections();
+          }, config.shutdownGraceMs);
+          try {
+            await apollo.stop();
+            await http.close();
+          } finally {
+            clearTimeout(cutOff);
+          }
           await retention.stop();
           await database.close();
+          logger.info('stopped');
         })()),
     };
   } catch (error) {
     await database.close();
     throw error;
   }
+}
+
+function combineObservers(...observers: TrashObserver[]): TrashObserver {
+  return { trashChanged: (change) => observers.forEach((observer) => observer.trashChanged(change)) };
 }

@@ -16,6 +16,10 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** Introspection in production (always on in development and test). */
   readonly allowIntrospection: boolean;
+  /** Serve GET /metrics. */
+  readonly metrics: boolean;
+  /** How long in-flight requests may take to finish once shutdown begins. */
+  readonly shutdownGraceMs: number;
 }
 
 /** Bounds that keep one request from costing the server more than a request should. */
@@ -83,7 +87,36 @@ const environmentSchema = z.object({
     .pipe(z.array(z.url({ error: 'must be a comma-separated list of origins such as https://app.example.com' })))
     .default([]),
   ALLOW_INTROSPECTION: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  METRICS: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 });
+
+/** What each variable accepts, for the one-line message that stops a start-up. */
+const acceptedForms: Record<string, string> = {
+  NODE_ENV: 'development, production or test',
+  PORT: 'an integer from 0 to 65535',
+  DATABASE_URL: 'postgres://user:password@host:5432/database',
+  DATA_DIR: 'a directory path',
+  LOG_LEVEL: 'fatal, error, warn, info, debug, trace or silent',
+  TRASH_RETENTION_DAYS: 'a whole number of days from 0 (no automatic purge) to 36500',
+  PURGE_INTERVAL_SECONDS: 'a whole number of seconds from 1 to 86400',
+  PURGE_BATCH_SIZE: 'a whole number from 1 to 100000',
+  JWT_SECRET: 'a secret of at least 32 characters',
+  JWT_JWKS_URL: 'an http(s) URL of a JSON Web Key Set',
+  JWT_ISSUER: 'the expected iss claim',
+  JWT_AUDIENCE: 'the expected aud claim',
+  QUERY_MAX_DEPTH: 'a whole number of at least 1',
+  QUERY_MAX_ALIASES: 'a whole number',
+  QUERY_MAX_DIRECTIVES: 'a whole number',
+  QUERY_MAX_TOKENS: 'a whole number of at least 1',
+  QUERY_MAX_COST: 'a whole number of at least 1',
+  BODY_LIMIT_BYTES: 'a whole number of bytes, at least 1024',
+  STATEMENT_TIMEOUT_MS: 'a whole number of milliseconds (0 = no limit)',
+  CORS_ORIGINS: 'comma-separated origins such as https://app.example.com',
+  ALLOW_INTROSPECTION: 'true or false',
+  METRICS: 'true or false',
+  SHUTDOWN_GRACE_MS: 'a whole number of milliseconds up to 600000',
+};
 
 /** Thrown when the environment holds a value the server cannot start with. */
 export class ConfigError extends Error {
@@ -100,7 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue.path[0]);
-    throw new ConfigError(`Invalid ${variable}=${JSON.stringify(env[variable])}: ${issue.message}`);
+    throw new ConfigError(`Invalid ${variable}=${JSON.stringify(env[variable])}: ${issue.message} (expected ${acceptedForms[variable]})`);
   }
   const values = parsed.data;
   const hasKey = values.JWT_SECRET !== undefined || values.JWT_JWKS_URL !== undefined;
@@ -136,5 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     corsOrigins: Object.freeze(values.CORS_ORIGINS),
     allowIntrospection: values.ALLOW_INTROSPECTION === 'true',
+    metrics: values.METRICS === 'true',
+    shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
   });
 }

@@ -1,9 +1,12 @@
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 
-/** Starts the server from the environment and stops it cleanly on SIGINT/SIGTERM. */
+/** Starts the server from the environment (and `.env` when present) and stops it cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
+  // Variables already in the environment win over the file.
+  if (existsSync('.env')) process.loadEnvFile('.env');
   let config;
   try {
     config = loadConfig();
@@ -15,12 +18,16 @@ async function main(): Promise<void> {
     throw error;
   }
   const app = await createApp(config);
-  let signalled = false;
+  let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
-    // A second signal means "now".
-    if (signalled) process.exit(1);
-    signalled = true;
-    app.logger.info({ signal }, 'shutting down');
+    if (stopping) {
+      // A second signal means "now": nothing more is awaited.
+      app.logger.warn({ signal }, 'second signal: exiting at once');
+      app.abort();
+      process.exit(1);
+    }
+    stopping = true;
+    app.logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: finishing in-flight requests');
     app.stop().then(
       () => process.exit(0),
       (error) => {

@@ -8,6 +8,7 @@ import { isLiveUser, UserService } from './modules/user/user.service';
 import { Access } from './auth/access';
 import type { Principal } from './auth/principal';
 import type { Clock, ServiceContext } from './trash/service-context';
+import type { TrashObserver } from './trash/trash-observer';
 import { TrashBinService } from './trash/trash-bin.service';
 
 export interface Services {
@@ -23,6 +24,8 @@ export interface RequestContext {
   logger: Logger;
   /** From x-request-id or generated; in logs, the response header and masked errors. */
   requestId: string;
+  /** Operation and error codes of this request, for its log line and metrics. */
+  outcome?: { operation: string; errorCodes: string[] };
 }
 
 export interface RequestContextFactoryOptions {
@@ -32,6 +35,8 @@ export interface RequestContextFactoryOptions {
   logger: Logger;
   requestId: string;
   principal: Principal;
+  outcome?: { operation: string; errorCodes: string[] };
+  observer?: TrashObserver;
 }
 
 export function createServices(context: ServiceContext): Services {
@@ -47,6 +52,6 @@ export function createRequestContext(options: RequestContextFactoryOptions): Req
   // One fork per request: an identity map shared across requests would leak state between them.
   const em = options.em.fork();
   const access = new Access(options.principal, em, isLiveUser);
-  const serviceContext: ServiceContext = { em, clock: options.clock, access, trash: options.trash };
-  return { services: createServices(serviceContext), logger: options.logger, requestId: options.requestId };
+  const serviceContext: ServiceContext = { em, clock: options.clock, access, trash: options.trash, observer: options.observer };
+  return { services: createServices(serviceContext), logger: options.logger, requestId: options.requestId, outcome: options.outcome };
 }

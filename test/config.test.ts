@@ -16,6 +16,8 @@ describe('configuration', () => {
       limits: { depth: 8, aliases: 15, directives: 50, tokens: 1000, cost: 10_000, bodyBytes: 102_400, statementTimeoutMs: 5000 },
       corsOrigins: [],
       allowIntrospection: false,
+      metrics: true,
+      shutdownGraceMs: 10_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -42,6 +44,8 @@ describe('configuration', () => {
       STATEMENT_TIMEOUT_MS: '0',
       CORS_ORIGINS: 'https://app.example.com, https://admin.example.com',
       ALLOW_INTROSPECTION: 'true',
+      METRICS: 'false',
+      SHUTDOWN_GRACE_MS: '2500',
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -54,6 +58,8 @@ describe('configuration', () => {
       limits: { depth: 6, aliases: 5, directives: 10, tokens: 500, cost: 2000, bodyBytes: 65_536, statementTimeoutMs: 0 },
       corsOrigins: ['https://app.example.com', 'https://admin.example.com'],
       allowIntrospection: true,
+      metrics: false,
+      shutdownGraceMs: 2500,
     });
   });
 
@@ -76,9 +82,11 @@ describe('configuration', () => {
     ['QUERY_MAX_DEPTH', '0'],
     ['CORS_ORIGINS', 'not-an-origin'],
     ['ALLOW_INTROSPECTION', 'yes'],
-  ])('refuses %s=%s with a message naming the variable', (variable, value) => {
+    ['METRICS', 'off'],
+    ['SHUTDOWN_GRACE_MS', '-5'],
+  ])('refuses %s=%s with one line naming the variable, the problem and the accepted form', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
-    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid ${variable}=`));
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid ${variable}=${JSON.stringify(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .+ \\(expected .+\\)$`));
   });
 
   it('refuses to start in production without JWT_SECRET or JWT_JWKS_URL', () => {

@@ -8,6 +8,8 @@ export interface Database {
   orm: MikroORM;
   /** Closes the ORM's pool, then stops the embedded server if this process started it. */
   close(): Promise<void>;
+  /** Leaves nothing running behind a process that exits at once (the embedded server stops on its own). */
+  abort(): void;
 }
 
 // Arbitrary constant shared by every instance: only one of them migrates at a time.
@@ -34,6 +36,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
         await orm.close(true);
         await embedded?.stop();
       },
+      abort: () => embedded?.abort(),
     };
   } catch (error) {
     await embedded?.stop();

@@ -31,6 +31,8 @@ export interface EmbeddedPostgres {
   /** Connection URL of the `postgres` database as the superuser. */
   readonly url: string;
   stop(): Promise<void>;
+  /** Asks PostgreSQL to shut down and returns at once: for a process that must exit now. */
+  abort(): void;
 }
 
 const superuser = 'postgres';
@@ -64,7 +66,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const child = await startServer(binaries, pgdata, port, options, runAs);
   const url = `postgres://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   options.logger.info({ port, dataDir: options.dataDir, version: binaries.version }, 'embedded PostgreSQL started');
-  return { url, stop: () => stopServer(child) };
+  return { url, stop: () => stopServer(child), abort: () => void child.kill('SIGINT') };
 }
 
 async function locateBinaries(runAs: OsUser | undefined): Promise<Binaries> {

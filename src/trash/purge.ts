@@ -123,10 +123,17 @@ export async function runPurgePass(
           policy,
           due.map((row) => ({ id: row.id, deletionId: row.deletion_id })),
         );
-        return { records: due.length, removed: purged.reduce((sum, record) => sum + record.removed, 0) };
+        return { records: due.length, ids: purged.map((record) => record.id), removed: purged.reduce((sum, record) => sum + record.removed, 0) };
       });
       if (!batch) return { ...result, skipped: true };
       if (batch.records === 0) break;
+      context.observer?.trashChanged({
+        action: 'PURGE',
+        entityType: policy.typeName,
+        ids: batch.ids,
+        affected: batch.removed,
+        actorId: context.access.actorId,
+      });
       result.batches += 1;
       result.removed += batch.removed;
       if (batch.records < options.batchSize) break;

@@ -4,6 +4,7 @@ import type { TrashSettings } from '../config';
 import { runPurgePass, type PurgePassResult } from './purge';
 import { systemAccess } from '../auth/access';
 import type { Clock, ServiceContext } from './service-context';
+import type { TrashObserver } from './trash-observer';
 import type { AnyTrashPolicy } from './trash-policy';
 
 export interface RetentionJobOptions {
@@ -12,6 +13,7 @@ export interface RetentionJobOptions {
   settings: TrashSettings;
   policies: readonly AnyTrashPolicy[];
   logger: Logger;
+  observer?: TrashObserver;
 }
 
 /**
@@ -50,11 +52,11 @@ export class RetentionJob {
   }
 
   private async purgeDue(): Promise<PurgePassResult> {
-    const { orm, clock, settings, policies, logger } = this.options;
+    const { orm, clock, settings, policies, logger, observer } = this.options;
     const now = clock();
     // The system acts here: admin rights, no principal id.
     const em = orm.em.fork();
-    const context: ServiceContext = { em, clock, access: systemAccess(em), trash: settings };
+    const context: ServiceContext = { em, clock, access: systemAccess(em), trash: settings, observer };
     const result = await runPurgePass(context, policies, {
       due: { column: 'purge_at', before: now, inclusive: true },
       batchSize: settings.purgeBatchSize,

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Access } from '../auth/access';
 import type { TrashSettings } from '../config';
+import type { TrashObserver } from './trash-observer';
 
 /** Source of "now"; tests pass their own to control time. */
 export type Clock = () => Date;
@@ -12,4 +13,6 @@ export interface ServiceContext {
   /** Who is acting, and what it may do. */
   access: Access;
   trash: TrashSettings;
+  /** Told about committed trash, restore and purge operations (logs, metrics). */
+  observer?: TrashObserver;
 }

@@ -9,6 +9,7 @@ import type { KeysetOrder } from './pagination';
 import { purgeRecords } from './purge';
 import { trashedRowsVisibleTo, trashOrder, visibilityOf } from './trash-listing';
 import type { ServiceContext } from './service-context';
+import type { TrashChange } from './trash-observer';
 import type { LiveUniqueKey, RequiredParent, TrashPolicy } from './trash-policy';
 import { SOFT_DELETE_FILTER, type TrashableEntity } from './trashable.entity';
 
@@ -127,7 +128,8 @@ export class TrashService<T extends TrashableEntity> {
    */
   async moveToTrash(id: string, reason: string | null | undefined): Promise<T> {
     await this.access.requireActiveWriter();
-    return this.changeLocked(id, async (record, em) => {
+    let change: TrashChange | undefined;
+    const result = await this.changeLocked(id, async (record, em) => {
       this.requireOwner(record);
       if (record.deletedAt) return record;
       const now = this.context.clock();
@@ -157,8 +159,11 @@ export class TrashService<T extends TrashableEntity> {
         affected: 1 + cascaded,
       });
       await em.flush();
+      change = this.change('DELETE', id, trashColumns.deletionId, 1 + cascaded);
       return record;
     });
+    if (change) this.context.observer?.trashChanged(change);
+    return result;
   }
 
   /**
@@ -200,7 +205,8 @@ export class TrashService<T extends TrashableEntity> {
   async restoreFromTrash(id: string): Promise<T> {
     await this.access.requireActiveWriter();
     if (this.policy.permissions.restore === 'admin') this.access.requireAdmin();
-    return this.changeLocked(
+    let change: TrashChange | undefined;
+    const result = await this.changeLocked(
       id,
       async (record, em) => {
         this.requireOwner(record);
@@ -238,10 +244,13 @@ export class TrashService<T extends TrashableEntity> {
           affected: 1 + cascaded,
         });
         await em.flush();
+        change = this.change('RESTORE', id, deletionId, 1 + cascaded);
         return record;
       },
       { lockParents: true },
     );
+    if (change) this.context.observer?.trashChanged(change);
+    return result;
   }
 
   /**
@@ -251,13 +260,15 @@ export class TrashService<T extends TrashableEntity> {
    */
   async purge(id: string): Promise<number> {
     this.access.requireAdmin();
-    return this.changeLocked(id, async (record, em) => {
+    const purged = await this.changeLocked(id, async (record, em) => {
       if (!record.deletedAt) {
         throw new PreconditionFailedError(`${this.policy.typeName} ${id} is not in the trash; delete it first`, { id });
       }
-      const [purged] = await purgeRecords(em, this.context, this.policy, [record]);
-      return purged.removed;
+      const [removed] = await purgeRecords(em, this.context, this.policy, [record]);
+      return removed;
     });
+    this.context.observer?.trashChanged(this.change('PURGE', id, purged.deletionId, purged.removed));
+    return purged.removed;
   }
 
   /**
@@ -265,6 +276,10 @@ export class TrashService<T extends TrashableEntity> {
    * changes, live or trashed. Concurrent changes of one record are serialised
    * here, so each sees the state the previous one left.
    */
+  private change(action: TrashChange['action'], id: string, deletionId: string | null, affected: number): TrashChange {
+    return { action, entityType: this.policy.typeName, ids: [id], deletionId, affected, actorId: this.access.actorId };
+  }
+
   private get access() {
     return this.context.access;
   }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,11 +14,13 @@ declare module 'vitest' {
 }
 
 /**
- * Starts one throwaway embedded PostgreSQL for the whole run, or uses
+ * Builds dist/, then starts one throwaway embedded PostgreSQL for the whole run, or uses
  * DATABASE_URL when it is set (test files then create and drop their own
  * databases there and touch nothing else).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Tests that start the real `node dist/main.js` (shutdown) need the build; built once, before any file runs.
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { stdio: 'inherit' });
   const external = process.env.DATABASE_URL;
   if (external) {
     project.provide('adminDatabaseUrl', external);
