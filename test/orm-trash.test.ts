@@ -4,22 +4,17 @@ import { migrate } from '../src/db/database';
 import { User } from '../src/modules/user/user.entity';
 import { SOFT_DELETE_FILTER } from '../src/trash/trashable.entity';
 import pino from 'pino';
-import { createTestDatabase, type TestDatabase } from './helpers/database';
-import { initRecordingOrm } from './helpers/orm';
+import { openRecordingDatabase, type RecordingDatabase } from './helpers/orm';
 
-let database: TestDatabase;
+let database: RecordingDatabase;
 let orm: MikroORM;
 let statements: string[];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  ({ orm, statements } = await initRecordingOrm(database.url));
-  await migrate(orm, pino({ level: 'silent' }));
+  database = await openRecordingDatabase();
+  ({ orm, statements } = database);
 });
-afterAll(async () => {
-  await orm?.close(true);
-  await database?.drop();
-});
+afterAll(() => database?.close());
 
 async function seedUser(name: string): Promise<User> {
   const em = orm.em.fork();

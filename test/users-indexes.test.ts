@@ -1,23 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import pino from 'pino';
-import { migrate } from '../src/db/database';
 import { User } from '../src/modules/user/user.entity';
 import { findKeysetPage } from '../src/trash/pagination';
 import { trashOrder, type TrashVisibility } from '../src/trash/trash-listing';
-import { createTestDatabase, type TestDatabase } from './helpers/database';
-import { initRecordingOrm } from './helpers/orm';
+import { openRecordingDatabase, type RecordingDatabase } from './helpers/orm';
 
 const ROWS = 120_000;
 
-let database: TestDatabase;
+let database: RecordingDatabase;
 let orm: MikroORM;
 let statements: string[];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  ({ orm, statements } = await initRecordingOrm(database.url));
-  await migrate(orm, pino({ level: 'silent' }));
+  database = await openRecordingDatabase();
+  ({ orm, statements } = database);
   const connection = orm.em.fork().getConnection();
   // Set-based seed: 120k users, every third one trashed.
   await connection.execute(`
@@ -28,10 +24,7 @@ beforeAll(async () => {
     from generate_series(1, ${ROWS}) as i`);
   await connection.execute('vacuum analyze users');
 }, 120_000);
-afterAll(async () => {
-  await orm?.close(true);
-  await database?.drop();
-});
+afterAll(() => database?.close());
 
 interface PlanNode {
   'Node Type': string;

@@ -10,7 +10,7 @@ import { purgeRecords } from './purge';
 import { trashedRowsVisibleTo, trashOrder, visibilityOf } from './trash-listing';
 import type { ServiceContext } from './service-context';
 import type { TrashChange } from './trash-observer';
-import type { LiveUniqueKey, RequiredParent, TrashPolicy } from './trash-policy';
+import type { CascadeRelation, LiveUniqueKey, RequiredParent, TrashPolicy } from './trash-policy';
 import { SOFT_DELETE_FILTER, type TrashableEntity } from './trashable.entity';
 
 const withoutSoftDelete = { filters: { [SOFT_DELETE_FILTER]: false } } as const;
@@ -140,15 +140,7 @@ export class TrashService<T extends TrashableEntity> {
         deletionId: newId(),
         purgeAt: this.context.trash.retentionDays > 0 ? new Date(now.getTime() + this.context.trash.retentionDays * DAY_MS) : null,
       };
-      let cascaded = 0;
-      for (const child of this.policy.cascadesTo()) {
-        cascaded += await em.nativeUpdate(
-          child.policy.entity,
-          { [child.parentProperty]: id, deletedAt: null },
-          { ...trashColumns, updatedAt: now, version: raw('version + 1') },
-          withoutSoftDelete,
-        );
-      }
+      const cascaded = await this.updateChildren(em, (child) => ({ [child.parentProperty]: id, deletedAt: null }), trashColumns, now);
       Object.assign(record, trashColumns);
       this.audit.record(em, {
         action: AuditAction.DELETE,
@@ -226,15 +218,7 @@ export class TrashService<T extends TrashableEntity> {
         const deletionId = record.deletionId;
         const now = this.context.clock();
         const liveColumns = { deletedAt: null, deletedBy: null, deleteReason: null, deletionId: null, purgeAt: null };
-        let cascaded = 0;
-        for (const child of this.policy.cascadesTo()) {
-          cascaded += await em.nativeUpdate(
-            child.policy.entity,
-            { deletionId, deletedAt: { $ne: null } },
-            { ...liveColumns, updatedAt: now, version: raw('version + 1') },
-            withoutSoftDelete,
-          );
-        }
+        const cascaded = await this.updateChildren(em, () => ({ deletionId, deletedAt: { $ne: null } }), liveColumns, now);
         Object.assign(record, liveColumns);
         this.audit.record(em, {
           action: AuditAction.RESTORE,
@@ -276,6 +260,23 @@ export class TrashService<T extends TrashableEntity> {
    * changes, live or trashed. Concurrent changes of one record are serialised
    * here, so each sees the state the previous one left.
    */
+  /**
+   * Sets the trash columns of the children `where` selects, one UPDATE per
+   * child table whatever their number, as a change (version +1); returns the rows touched.
+   */
+  private async updateChildren(
+    em: EntityManager,
+    where: (child: CascadeRelation) => FilterQuery<TrashableEntity>,
+    columns: Partial<TrashableEntity>,
+    now: Date,
+  ): Promise<number> {
+    let touched = 0;
+    for (const child of this.policy.cascadesTo()) {
+      touched += await em.nativeUpdate(child.policy.entity, where(child), { ...columns, updatedAt: now, version: raw('version + 1') }, withoutSoftDelete);
+    }
+    return touched;
+  }
+
   private change(action: TrashChange['action'], id: string, deletionId: string | null, affected: number): TrashChange {
     return { action, entityType: this.policy.typeName, ids: [id], deletionId, affected, actorId: this.access.actorId };
   }
