@@ -6,6 +6,7 @@ import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { BadUserInputError } from '../errors';
 import { columnName } from './columns';
 import { isUuid } from './ids';
+import { rowsToEntities } from './rows';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -168,7 +169,8 @@ function toPage<T extends { id: string }>(rows: T[], request: KeysetPageRequest<
  * not depend on its depth, nor on how many rows other orders would list.
  */
 export async function findKeysetPage<T extends { id: string }>(em: EntityManager, request: KeysetPageRequest<T>): Promise<Page<T>> {
-  return toPage(await keysetQuery(em, request).getResultList(), request);
+  const rows = await keysetQuery(em, request).execute<Array<Record<string, unknown>>>('all', false);
+  return toPage(rowsToEntities(em, request.entity, rows), request);
 }
 
 /** What the same request lists across all pages. */
@@ -202,11 +204,11 @@ export async function findKeysetPagesPerParent<T extends { id: string }>(
       [...request.parentIds],
     );
   const byParent = new Map<string, T[]>();
-  for (const row of rows) {
-    const entity = em.map(request.entity, row as never);
+  const entities = rowsToEntities(em, request.entity, rows);
+  rows.forEach((row, index) => {
     const parentId = String(row[foreignKey]);
-    byParent.set(parentId, [...(byParent.get(parentId) ?? []), entity]);
-  }
+    byParent.set(parentId, [...(byParent.get(parentId) ?? []), entities[index]]);
+  });
   for (const [parentId, parentRows] of byParent) pages.set(parentId, toPage(parentRows, request));
   return pages;
 }

@@ -3,6 +3,7 @@ import { BadUserInputError, NotFoundError } from '../errors';
 import { isUuid } from './ids';
 import { decodeCursor, encodeCursor, type Page, type PageArgs } from './pagination';
 import { runPurgePass } from './purge';
+import { rowsToEntities } from './rows';
 import type { ServiceContext } from './service-context';
 import type { AnyTrashPolicy } from './trash-policy';
 import { TrashService, type RestorePlan } from './trash.service';
@@ -40,7 +41,7 @@ export class TrashBinService {
         .orderBy({ deletedAt: 'desc', id: 'desc' })
         .limit(args.first + 1);
       if (cursor) qb.andWhere('(e.deleted_at, e.id) < (?, ?)', [cursor.sortValue, cursor.id]);
-      candidates.push(...((await qb.getResultList()) as TrashableEntity[]));
+      candidates.push(...rowsToEntities<TrashableEntity>(this.context.em as EntityManager, policy.entity, await qb.execute('all', false)));
     }
     candidates.sort(newestDeletionFirst);
     const edges = candidates.slice(0, args.first).map((node) => ({
