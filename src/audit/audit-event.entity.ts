@@ -17,7 +17,7 @@ registerEnumType(AuditAction, { name: 'AuditAction' });
  * ids, counts and times only, never a record's own data, so purging a record
  * leaves its history without leaving its personal data.
  */
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 @Entity({ tableName: 'audit_events' })
 @Index({ name: 'audit_events_order_idx', expression: 'create index "audit_events_order_idx" on "audit_events" ("at" desc, "id" desc)' })
 @Index({

@@ -21,7 +21,7 @@ export class PageArgs {
   after?: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class PageInfo {
   @Field(() => Boolean)
   hasNextPage!: boolean;
@@ -65,7 +65,7 @@ export abstract class Connection<T> {
 
 /** Declares `<Name>Edge` and `<Name>Connection` GraphQL types for one node type. */
 export function connectionTypeFor<T extends object>(nodeType: ClassType<T> | GraphQLUnionType, name: string) {
-  @ObjectType(`${name}Edge`)
+  @ObjectType(`${name}Edge`, { simpleResolvers: true })
   class EdgeType implements Edge<T> {
     @Field(() => String)
     cursor!: string;
@@ -74,7 +74,7 @@ export function connectionTypeFor<T extends object>(nodeType: ClassType<T> | Gra
     node!: T;
   }
 
-  @ObjectType(`${name}Connection`)
+  @ObjectType(`${name}Connection`, { simpleResolvers: true })
   class ConnectionType extends Connection<T> {
     @Field(() => [EdgeType])
     declare edges: EdgeType[];

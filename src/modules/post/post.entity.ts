@@ -3,7 +3,7 @@ import { Field, ObjectType } from 'type-graphql';
 import { Trashable, TrashableEntity } from '../../trash/trashable.entity';
 import { User } from '../user/user.entity';
 
-@ObjectType({ implements: Trashable, description: 'Written by a user; trashed, restored and purged together with its author.' })
+@ObjectType({ implements: Trashable, simpleResolvers: true, description: 'Written by a user; trashed, restored and purged together with its author.' })
 @Entity({ tableName: 'posts' })
 @Index({
   name: 'posts_live_order_idx',

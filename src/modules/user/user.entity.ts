@@ -4,6 +4,8 @@ import { Trashable, TrashableEntity } from '../../trash/trashable.entity';
 
 @ObjectType({
   implements: Trashable,
+  // No middlewares or auth checker run on plain fields: type-graphql can skip its per-field wrapper.
+  simpleResolvers: true,
   description: 'A person with an account. Deleting a user moves it to the trash, from where it can be restored.',
 })
 @Entity({ tableName: 'users' })
