@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { GraphQLSchema, ValidationRule } from 'graphql';
+import type { DocumentNode, GraphQLSchema, ValidationRule } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { QueryLimits } from '../config';
 import { QueryTooComplexError } from '../errors';
@@ -41,18 +41,31 @@ export function queryLimits(limits: QueryLimits, options: { hideSuggestions: boo
   };
 }
 
+/** Costs remembered per parsed document (Apollo reuses the parsed document of a repeated query). */
+const MAX_COSTS_PER_DOCUMENT = 64;
+
 function costLimitPlugin(limit: number): ApolloServerPlugin {
+  const costs = new WeakMap<DocumentNode, Map<string, number>>();
   return {
     async requestDidStart({ schema }: { schema: GraphQLSchema }) {
       return {
         async didResolveOperation({ request, document }) {
-          const cost = getComplexity({
-            schema,
-            query: document,
-            operationName: request.operationName,
-            variables: request.variables,
-            estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
-          });
+          // The cost depends on the operation and its variables (`first`), nothing else.
+          const key = JSON.stringify([request.operationName ?? null, request.variables ?? null]);
+          let known = costs.get(document);
+          let cost = known?.get(key);
+          if (cost === undefined) {
+            cost = getComplexity({
+              schema,
+              query: document,
+              operationName: request.operationName,
+              variables: request.variables,
+              estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+            });
+            if (!known) costs.set(document, (known = new Map()));
+            if (known.size >= MAX_COSTS_PER_DOCUMENT) known.clear();
+            known.set(key, cost);
+          }
           if (cost > limit) throw new QueryTooComplexError(cost, limit);
         },
       };

@@ -11,17 +11,13 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 export function rowsToEntities<T extends object>(em: EntityManager, entity: EntityClass<T>, rows: Array<Record<string, unknown>>): T[] {
   const columns = columnMapOf(em, entity);
   return rows.map((row) => {
-    const instance = Object.create(entity.prototype) as Record<string, unknown>;
+    const values: Record<string, unknown> = {};
     for (const [property, column, kind] of columns) {
       const value = row[column];
-      Object.defineProperty(instance, property, {
-        value: value == null ? value : kind === 'reference' ? { id: value } : kind === 'date' ? new Date(value as string) : value,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      });
+      values[property] = value == null ? value : kind === 'reference' ? { id: value } : kind === 'date' ? new Date(value as string) : value;
     }
-    return instance as T;
+    // Own data properties, set before the prototype: MikroORM's accessors on the prototype never run.
+    return Object.setPrototypeOf(values, entity.prototype) as T;
   });
 }
 

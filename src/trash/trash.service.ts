@@ -7,6 +7,7 @@ import { columnName } from './columns';
 import { isUuid, newId } from './ids';
 import type { KeysetOrder } from './pagination';
 import { purgeRecords } from './purge';
+import { rowsToEntities } from './rows';
 import { trashedRowsVisibleTo, trashOrder, visibilityOf } from './trash-listing';
 import type { ServiceContext } from './service-context';
 import type { TrashChange } from './trash-observer';
@@ -60,9 +61,14 @@ export class TrashService<T extends TrashableEntity> {
   async findById(id: string, options: { includeDeleted: boolean }): Promise<T | null> {
     if (options.includeDeleted) this.access.requireSignedIn();
     if (!isUuid(id)) return null;
-    const where = { id } as FilterQuery<T>;
-    if (!options.includeDeleted) return this.context.em.findOne(this.policy.entity, where);
-    const record = await this.context.em.findOne(this.policy.entity, where, withoutSoftDelete);
+    // A read: one plain row, not a managed entity (see rows.ts). The softDelete condition is explicit here.
+    const rows = await this.context.em
+      .createQueryBuilder(this.policy.entity, 'e')
+      .select('*')
+      .where((options.includeDeleted ? { id } : { id, deletedAt: null }) as unknown as FilterQuery<T>)
+      .limit(1)
+      .execute<Array<Record<string, unknown>>>('all', false);
+    const [record] = rowsToEntities(this.context.em, this.policy.entity, rows);
     return record && this.isVisible(record) ? record : null;
   }
 
