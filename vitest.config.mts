@@ -14,6 +14,8 @@ export default defineConfig({
     globalSetup: ['test/helpers/global-setup.ts'],
     setupFiles: ['test/helpers/setup-file.ts'],
     pool: 'forks',
+    // Test files mostly wait on PostgreSQL or a child process: two at a time on two cores, never more.
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 120_000,
   },
