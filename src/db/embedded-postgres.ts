@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -52,11 +52,10 @@ interface OsUser {
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const runAs = process.getuid?.() === 0 ? ensurePostgresOsUser() : undefined;
   const binaries = await locateBinaries(runAs);
-  const pgdata = path.join(options.dataDir, 'pgdata');
   const passwordFile = path.join(options.dataDir, 'superuser-password');
 
   await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  if (runAs) await assertReachableBy(runAs, options.dataDir);
+  const pgdata = runAs ? await clusterDirFor(runAs, options.dataDir, options.logger) : path.join(options.dataDir, 'pgdata');
 
   if (!existsSync(path.join(pgdata, 'PG_VERSION'))) {
     await initialiseCluster(binaries, pgdata, passwordFile, runAs, options.logger);
@@ -113,19 +112,37 @@ function ensurePostgresOsUser(): OsUser {
   }
 }
 
-async function assertReachableBy(user: OsUser, dataDir: string): Promise<void> {
+/**
+ * Where the cluster lives when PostgreSQL runs as the `postgres` OS user:
+ * `DATA_DIR/pgdata` when that user can reach DATA_DIR, else (a checkout in a
+ * private home directory, say) a directory of its own under
+ * /var/lib/trash-graphql, named after DATA_DIR and linked from
+ * `DATA_DIR/pgdata`, so the data is kept and found again on the next start.
+ */
+async function clusterDirFor(user: OsUser, dataDir: string, logger: Logger): Promise<string> {
   await fs.chown(dataDir, user.uid, user.gid);
-  const reachable = await new Promise<boolean>((resolve) => {
-    const probe = spawn('test', ['-w', dataDir], { uid: user.uid, gid: user.gid, stdio: 'ignore' });
+  if (await isWritableBy(user, dataDir)) return path.join(dataDir, 'pgdata');
+  const home = path.join('/var/lib/trash-graphql', createHash('sha256').update(await fs.realpath(dataDir)).digest('hex').slice(0, 16));
+  await fs.mkdir(home, { recursive: true, mode: 0o700 });
+  await fs.chown(home, user.uid, user.gid);
+  if (!(await isWritableBy(user, home))) {
+    throw new Error(
+      `The embedded PostgreSQL runs as the OS user "${superuser}" when started by root, and that user can reach neither ${dataDir} nor ${home}. ` +
+        'Set DATA_DIR to a directory it can reach, or set DATABASE_URL.',
+    );
+  }
+  const link = path.join(dataDir, 'pgdata');
+  if (!existsSync(link)) await fs.symlink(path.join(home, 'pgdata'), link);
+  logger.warn({ dataDir, cluster: path.join(home, 'pgdata') }, `the "${superuser}" OS user cannot reach DATA_DIR: the cluster lives in a directory of its own, linked from DATA_DIR/pgdata`);
+  return path.join(home, 'pgdata');
+}
+
+function isWritableBy(user: OsUser, dir: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const probe = spawn('test', ['-w', dir], { uid: user.uid, gid: user.gid, stdio: 'ignore' });
     probe.on('error', () => resolve(false));
     probe.on('exit', (code) => resolve(code === 0));
   });
-  if (!reachable) {
-    throw new Error(
-      `The embedded PostgreSQL runs as the OS user "${superuser}" when started by root, and that user cannot reach ${dataDir}. ` +
-        'Set DATA_DIR to a directory it can reach (for example under /var/lib), or set DATABASE_URL.',
-    );
-  }
 }
 
 async function initialiseCluster(
