@@ -122,7 +122,11 @@ function ensurePostgresOsUser(): OsUser {
 async function clusterDirFor(user: OsUser, dataDir: string, logger: Logger): Promise<string> {
   await fs.chown(dataDir, user.uid, user.gid);
   if (await isWritableBy(user, dataDir)) return path.join(dataDir, 'pgdata');
-  const home = path.join('/var/lib/trash-graphql', createHash('sha256').update(await fs.realpath(dataDir)).digest('hex').slice(0, 16));
+  const parent = '/var/lib/trash-graphql';
+  const home = path.join(parent, createHash('sha256').update(await fs.realpath(dataDir)).digest('hex').slice(0, 16));
+  // Traversable by the postgres user; each cluster directory itself is private to it.
+  await fs.mkdir(parent, { recursive: true, mode: 0o755 });
+  await fs.chmod(parent, 0o755);
   await fs.mkdir(home, { recursive: true, mode: 0o700 });
   await fs.chown(home, user.uid, user.gid);
   if (!(await isWritableBy(user, home))) {
