@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { benchDistDir, distDir, repoRoot } from './paths';
+import { benchDistDir, distDir, repoRoot, requireDist } from './paths';
 
 export interface ChildServer {
   /** Where requests go: the GraphQL endpoint, or the floor's origin. */
@@ -15,16 +14,9 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
+/** The application's own free-port finder, from dist/. */
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+  return requireDist<{ findFreePort(): Promise<number> }>('db/embedded-postgres.js').findFreePort();
 }
 
 function track(child: ChildProcess): { output(): string; takeOutput(): string } {

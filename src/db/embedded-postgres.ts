@@ -240,7 +240,8 @@ function stopServer(child: ChildProcess): Promise<void> {
   });
 }
 
-function findFreePort(): Promise<number> {
+/** A free TCP port on the loopback interface (the benchmark uses it too). */
+export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
