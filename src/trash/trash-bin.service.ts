@@ -1,16 +1,16 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError, NotFoundError } from '../errors';
 import { isUuid } from './ids';
-import { decodeCursor, encodeCursor, type Page, type PageArgs } from './pagination';
+import { countKeysetRows, findKeysetPage, type KeysetOrder, type Page, type PageArgs } from './pagination';
 import { runPurgePass } from './purge';
-import { rowsToEntities } from './rows';
 import type { ServiceContext } from './service-context';
+import { trashedRowsVisibleTo } from './trash-listing';
 import type { AnyTrashPolicy } from './trash-policy';
 import { TrashService, type RestorePlan } from './trash.service';
 import { SOFT_DELETE_FILTER, type TrashableEntity } from './trashable.entity';
 
-// Its own cursor name: a page of one entity's trash is no position in the whole trash.
-const wholeTrash = { name: 'trash' };
+// Newest deletion first across entity types, each read from its partial trash index. Its own cursor
+// name: a position in one entity's onlyDeleted listing is no position in the whole trash.
+const wholeTrash: KeysetOrder<TrashableEntity> = { name: 'trash', sortProperty: 'deletedAt', where: { deletedAt: { $ne: null } } };
 
 export interface RestorePreview extends RestorePlan {
   restorable: boolean;
@@ -30,30 +30,21 @@ export class TrashBinService {
    */
   async list(args: PageArgs): Promise<{ page: Page<TrashableEntity>; countTotal: () => Promise<number> }> {
     const ownerId = this.context.access.trashedOwnerScope();
-    const visibleTrash = (policy: AnyTrashPolicy) => ({ deletedAt: { $ne: null }, ...(ownerId ? { [policy.ownerProperty]: ownerId } : {}) });
-    const cursor = args.after != null ? decodeCursor(args.after, wholeTrash) : undefined;
-    const candidates: TrashableEntity[] = [];
-    for (const policy of this.policies) {
-      const qb = this.context.em
-        .createQueryBuilder(policy.entity, 'e')
-        .select('*')
-        .where(visibleTrash(policy))
-        .orderBy({ deletedAt: 'desc', id: 'desc' })
-        .limit(args.first + 1);
-      if (cursor) qb.andWhere('(e.deleted_at, e.id) < (?, ?)', [cursor.sortValue, cursor.id]);
-      candidates.push(...rowsToEntities<TrashableEntity>(this.context.em as EntityManager, policy.entity, await qb.execute('all', false)));
-    }
-    candidates.sort(newestDeletionFirst);
-    const edges = candidates.slice(0, args.first).map((node) => ({
-      node,
-      cursor: encodeCursor(wholeTrash, { sortValue: node.deletedAt!, id: node.id }),
+    const requests = this.policies.map((policy) => ({
+      entity: policy.entity,
+      order: wholeTrash,
+      where: trashedRowsVisibleTo<TrashableEntity>('trashed', policy.ownerProperty as keyof TrashableEntity & string, ownerId),
     }));
+    const pages = [];
+    for (const request of requests) pages.push(await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after }));
+    const merged = pages.flatMap((page) => page.edges).sort((a, b) => newestDeletionFirst(a.node, b.node));
     const countTotal = async () => {
       let total = 0;
-      for (const policy of this.policies) total += await this.context.em.count(policy.entity, visibleTrash(policy), { filters: false });
+      for (const request of requests) total += await countKeysetRows(this.context.em, request);
       return total;
     };
-    return { page: { edges, hasNextPage: candidates.length > args.first }, countTotal };
+    const hasNextPage = merged.length > args.first || pages.some((page) => page.hasNextPage);
+    return { page: { edges: merged.slice(0, args.first), hasNextPage }, countTotal };
   }
 
   /**
@@ -85,7 +76,7 @@ export class TrashBinService {
   private async findAnywhere(id: string): Promise<{ policy: AnyTrashPolicy; record: TrashableEntity } | undefined> {
     if (!isUuid(id)) return undefined;
     for (const policy of this.policies) {
-      const record = await (this.context.em as EntityManager).findOne(policy.entity, { id }, { filters: { [SOFT_DELETE_FILTER]: false } });
+      const record = await this.context.em.findOne(policy.entity, { id }, { filters: { [SOFT_DELETE_FILTER]: false } });
       if (record) return { policy, record: record as TrashableEntity };
     }
     return undefined;
