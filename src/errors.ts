@@ -79,7 +79,11 @@ const persistedQueryCodes = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUE
  * else is a server fault.
  */
 function isClientError(original: unknown, code: unknown): boolean {
-  if (original instanceof AppError || describeArgumentValidation(original)) return true;
+  return original instanceof AppError || describeArgumentValidation(original) !== undefined || isRequestErrorCode(code);
+}
+
+/** GraphQL's own parse, validation and variable errors carry a code of their own. */
+function isRequestErrorCode(code: unknown): code is string {
   return typeof code === 'string' && code !== ErrorCode.InternalServerError;
 }
 
@@ -101,8 +105,8 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     return { message: validation.message, ...where, extensions: { code: ErrorCode.BadUserInput, field: validation.field } };
   }
   const code = formatted.extensions?.code;
-  if (isClientError(original, code)) {
-    const publicCode = clientCodes.has(code as string) || persistedQueryCodes.has(code as string) ? code : ErrorCode.BadUserInput;
+  if (isRequestErrorCode(code)) {
+    const publicCode = clientCodes.has(code) || persistedQueryCodes.has(code) ? code : ErrorCode.BadUserInput;
     return { message: formatted.message, ...where, extensions: { code: publicCode } };
   }
   return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.InternalServerError } };
