@@ -5,6 +5,7 @@ import { AuditEvent } from '../audit/audit-event.entity';
 import { Post } from '../modules/post/post.entity';
 import { User } from '../modules/user/user.entity';
 import { SoftDeleteSubscriber } from '../trash/soft-delete.subscriber';
+import { RowCount } from '../trash/row-count.entity';
 import { TrashableEntity } from '../trash/trashable.entity';
 import { migrations } from './migrations';
 
@@ -16,7 +17,7 @@ export function ormOptions(clientUrl: string, logger?: Logger, options: { statem
     clientUrl,
     // A slow query cannot hold a connection forever: PostgreSQL cancels it (0 = no limit).
     driverOptions: options.statementTimeoutMs ? { connection: { statement_timeout: options.statementTimeoutMs } } : {},
-    entities: [TrashableEntity, User, Post, AuditEvent],
+    entities: [TrashableEntity, User, Post, AuditEvent, RowCount],
     subscribers: [new SoftDeleteSubscriber()],
     extensions: [Migrator],
     migrations: {
