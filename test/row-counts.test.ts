@@ -96,4 +96,24 @@ describe('maintained row counts', () => {
     await createPost((await createUser(server)).id, 'After truncate');
     await expectCountersToMatchTables();
   });
+
+  it('are counted again by row_counts_rebuild() after a load that bypassed the triggers', async () => {
+    const author = await createUser(server);
+    const client = await server.sql.connect();
+    try {
+      await client.query('set session_replication_role = replica');
+      await client.query(
+        `insert into posts (id, created_at, updated_at, version, author_id, title, body, deleted_at)
+         select gen_random_uuid(), now(), now(), 1, $1, 'Bulk ' || i, 'text', case when i % 3 = 0 then now() end
+         from generate_series(1, 50) as i`,
+        [author.id],
+      );
+      await client.query('reset session_replication_role');
+    } finally {
+      client.release();
+    }
+    await expect(expectCountersToMatchTables()).rejects.toThrow();
+    await server.sql.query('select row_counts_rebuild()');
+    await expectCountersToMatchTables();
+  });
 });

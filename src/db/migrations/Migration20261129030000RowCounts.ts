@@ -21,12 +21,19 @@ export class Migration20261129030000RowCounts extends Migration {
       "live" bigint not null default 0,
       "trashed" bigint not null default 0,
       constraint "row_counts_pkey" primary key ("table_name", "parent_id", "slot"));`);
-    for (const { table, parentColumn } of [
+    const tables = [
       { table: 'users', parentColumn: undefined },
       { table: 'posts', parentColumn: 'author_id' },
-    ]) {
+    ];
+    for (const { table, parentColumn } of tables) {
       for (const statement of countingTriggers(table, parentColumn)) this.addSql(statement);
     }
+    // For loads that bypass triggers (session_replication_role = replica): counts everything again.
+    this.addSql(`create function "row_counts_rebuild"() returns void language sql as $$
+      delete from "row_counts";
+      ${tables.map(({ table, parentColumn }) => recount(table, parentColumn)).join('\n      ')}
+    $$;`);
+    this.addSql(`select "row_counts_rebuild"();`);
   }
 
   override async down(): Promise<void> {
@@ -38,11 +45,12 @@ export class Migration20261129030000RowCounts extends Migration {
       this.addSql(`drop function if exists "${table}_row_counts_apply"();`);
       this.addSql(`drop function if exists "${table}_row_counts_reset"();`);
     }
+    this.addSql(`drop function if exists "row_counts_rebuild"();`);
     this.addSql(`drop table if exists "row_counts";`);
   }
 }
 
-/** Triggers and their functions for one table, plus the backfill of what it already holds. */
+/** Triggers and their functions for one table. */
 function countingTriggers(table: string, parentColumn: string | undefined): string[] {
   const parent = parentColumn ? `"${parentColumn}"` : TABLE_TOTAL;
   // Each changed row counts +1 where it is now and -1 where it was, per parent.
@@ -95,16 +103,14 @@ function countingTriggers(table: string, parentColumn: string | undefined): stri
       for each statement execute function "${table}_row_counts_apply"();`,
     `create trigger "${table}_row_counts_truncate" after truncate on "${table}"
       for each statement execute function "${table}_row_counts_reset"();`,
-    // What the table already holds, counted once.
-    `insert into "row_counts" ("table_name", "parent_id", "slot", "live", "trashed")
-      select '${table}', ${TABLE_TOTAL}, 0, count(*) filter (where "deleted_at" is null), count(*) filter (where "deleted_at" is not null)
-      from "${table}";`,
-    ...(parentColumn
-      ? [
-          `insert into "row_counts" ("table_name", "parent_id", "slot", "live", "trashed")
-            select '${table}', ${parent}, 0, count(*) filter (where "deleted_at" is null), count(*) filter (where "deleted_at" is not null)
-            from "${table}" group by ${parent};`,
-        ]
-      : []),
   ];
+}
+
+/** The counts of what one table holds now, as a whole and per parent. */
+function recount(table: string, parentColumn: string | undefined): string {
+  const counted = `count(*) filter (where "deleted_at" is null), count(*) filter (where "deleted_at" is not null)`;
+  const total = `insert into "row_counts" ("table_name", "parent_id", "slot", "live", "trashed") select '${table}', ${TABLE_TOTAL}, 0, ${counted} from "${table}";`;
+  if (!parentColumn) return total;
+  return `${total}
+      insert into "row_counts" ("table_name", "parent_id", "slot", "live", "trashed") select '${table}', "${parentColumn}", 0, ${counted} from "${table}" group by "${parentColumn}";`;
 }
