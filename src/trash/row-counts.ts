@@ -36,8 +36,8 @@ export class RowCounts {
     const result: Array<{ parent_id: string; count: string }> = await this.em
       .getConnection()
       .execute(
-        `select "parent_id", ${sumOf[rows]} as count from "row_counts" where "table_name" = ? and "parent_id" = any(?::uuid[]) group by "parent_id"`,
-        [this.tableOf(entity), parentIds],
+        `select "parent_id", ${sumOf[rows]} as count from "row_counts" where "table_name" = ? and "parent_id" in (${parentIds.map(() => '?').join(', ')}) group by "parent_id"`,
+        [this.tableOf(entity), ...parentIds],
       );
     for (const row of result) counts.set(row.parent_id, Number(row.count));
     return counts;

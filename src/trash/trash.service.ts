@@ -5,7 +5,7 @@ import { AuditLog } from '../audit/audit.service';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors';
 import { columnName } from './columns';
 import { isUuid, newId } from './ids';
-import type { KeysetOrder } from './pagination';
+import type { Listing } from './child-connection.loader';
 import { purgeRecords } from './purge';
 import { rowsToEntities } from './rows';
 import { trashedRowsVisibleTo, trashOrder, visibilityOf } from './trash-listing';
@@ -77,11 +77,19 @@ export class TrashService<T extends TrashableEntity> {
     return !record.deletedAt || this.access.mayViewTrashedOf(this.policy.ownerOf(record));
   }
 
-  /** The order and conditions of a listing with these arguments, as the principal may see it. */
-  listing(args: { includeDeleted: boolean; onlyDeleted: boolean }): { order: KeysetOrder<T>; where: FilterQuery<T> } {
+  /**
+   * The order and conditions of a listing with these arguments, as the
+   * principal may see it. `counted` is set when the listing shows every row of
+   * its visibility, so the maintained row counts answer its `totalCount`.
+   */
+  listing(args: { includeDeleted: boolean; onlyDeleted: boolean }): Listing<T> {
     const visibility = visibilityOf(args);
     const ownerId = visibility === 'live' ? null : this.access.trashedOwnerScope();
-    return { order: trashOrder<T>(visibility), where: trashedRowsVisibleTo<T>(visibility, this.policy.ownerProperty, ownerId) };
+    return {
+      order: trashOrder<T>(visibility),
+      where: trashedRowsVisibleTo<T>(visibility, this.policy.ownerProperty, ownerId),
+      counted: ownerId === null ? visibility : undefined,
+    };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { ChildConnectionLoader } from '../../trash/child-connection.loader';
 import { isUuid } from '../../trash/ids';
 import { countKeysetRows, findKeysetPage } from '../../trash/pagination';
+import { RowCounts } from '../../trash/row-counts';
 import type { ServiceContext } from '../../trash/service-context';
 import type { TrashFilterArgs } from '../../trash/trash-listing';
 import { TrashService } from '../../trash/trash.service';
@@ -32,7 +33,10 @@ export class PostService {
     const byAuthor = args.authorId != null ? { author: args.authorId } : {};
     const request = { entity: Post, order: listing.order, where: { $and: [listing.where, byAuthor] } };
     const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
-    return PostConnection.of(page, () => countKeysetRows(this.context.em, request));
+    const counted = listing.counted;
+    return PostConnection.of(page, () =>
+      counted ? new RowCounts(this.context.em).count(Post, counted, args.authorId ?? undefined) : countKeysetRows(this.context.em, request),
+    );
   }
 
   /** `User.posts`: batched across every user of the response. */

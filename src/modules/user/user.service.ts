@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import { countKeysetRows, findKeysetPage } from '../../trash/pagination';
+import { RowCounts } from '../../trash/row-counts';
 import type { ServiceContext } from '../../trash/service-context';
 import type { TrashFilterArgs } from '../../trash/trash-listing';
 import { SOFT_DELETE_FILTER } from '../../trash/trashable.entity';
@@ -40,9 +41,10 @@ export class UserService {
   }
 
   async list(args: TrashFilterArgs): Promise<UserConnection> {
-    const request = { entity: User, ...this.trash.listing(args) };
+    const { counted, ...listing } = this.trash.listing(args);
+    const request = { entity: User, ...listing };
     const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
-    return UserConnection.of(page, () => countKeysetRows(this.context.em, request));
+    return UserConnection.of(page, () => (counted ? new RowCounts(this.context.em).count(User, counted) : countKeysetRows(this.context.em, request)));
   }
 
   create(input: CreateUserInput): Promise<User> {
