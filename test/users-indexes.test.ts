@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { User } from '../src/modules/user/user.entity';
-import { findKeysetPage } from '../src/trash/pagination';
+import { findKeysetPage } from '../src/graphql/keyset-page';
 import { trashOrder, type TrashVisibility } from '../src/trash/trash-listing';
 import { openRecordingDatabase, type RecordingDatabase } from './helpers/orm';
 

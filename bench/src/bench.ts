@@ -236,7 +236,7 @@ async function scenarioInputs(client: pg.Client, live: number): Promise<Scenario
     `select created_at, id from users where deleted_at is null order by created_at desc, id desc offset $1 limit 1`,
     [depth - 1],
   );
-  const { encodeCursor } = requireDist<{ encodeCursor(order: { name: string }, cursor: { sortValue: Date; id: string }): string }>('trash/pagination.js');
+  const { encodeCursor } = requireDist<{ encodeCursor(order: { name: string }, cursor: { sortValue: Date; id: string }): string }>('graphql/cursor.js');
   const { trashOrder } = requireDist<{ trashOrder(visibility: 'live'): { name: string } }>('trash/trash-listing.js');
   const deepCursor = encodeCursor(trashOrder('live'), { sortValue: deep[0].created_at, id: deep[0].id });
   // Spread over the whole table: a fixed sample, so every run reads the same users.

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/database';
+import { ormOptions } from '../orm';
 import { trashPolicies } from '../modules/trash-policies';
 import { RetentionJob, reschedulePurges } from '../trash/retention.job';
 
@@ -21,7 +22,7 @@ export async function runPurgeCommand(argv: readonly string[], env: NodeJS.Proce
   if (unknown.length > 0) throw new ConfigError(`Unknown argument ${unknown[0]}; usage: npm run purge [-- --reschedule]`);
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, ormOptions);
   try {
     if (argv.includes('--reschedule')) {
       return { rescheduled: await reschedulePurges(database.orm, trashPolicies, config.trash.retentionDays) };

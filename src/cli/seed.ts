@@ -4,9 +4,11 @@ import pino from 'pino';
 import { systemAccess } from '../auth/access';
 import { ConfigError, loadConfig, type TrashSettings } from '../config';
 import { openDatabase } from '../db/database';
+import { ormOptions } from '../orm';
 import { USERNAME_PATTERN } from '../modules/user/user.inputs';
-import { createServices, type Services } from '../request-context';
-import type { ServiceContext } from '../trash/service-context';
+import type { Services } from '../request-context';
+import { createServices } from '../services';
+import type { ServiceContext } from '../service-context';
 
 /** The database already holds users and `--force` was not given. */
 export class SeedRefusedError extends Error {
@@ -39,7 +41,7 @@ export async function runSeedCommand(argv: readonly string[], env: NodeJS.Proces
   const force = argv.includes('--force');
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, ormOptions);
   try {
     const existing = await countRows(database.orm, 'users');
     if (existing > 0 && !force) {

@@ -2,7 +2,9 @@ import type { EntityClass } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import type { FilterQuery } from '@mikro-orm/core';
-import { countKeysetRowsPerParent, findKeysetPagesPerParent, type KeysetOrder, type Page, type PageArgs } from './pagination';
+import { countKeysetRowsPerParent, type KeysetOrder } from '../db/keyset';
+import type { Page, PageArgs } from '../graphql/connection';
+import { findKeysetPagesPerParent } from '../graphql/keyset-page';
 import type { TrashableEntity } from './trashable.entity';
 
 /** A listing's order and the principal's restriction, from `TrashService.listing`. */

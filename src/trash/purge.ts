@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditAction } from '../audit/audit-event.entity';
 import { AuditLog } from '../audit/audit.service';
-import type { ServiceContext } from './service-context';
+import type { ServiceContext } from '../service-context';
 import type { AnyTrashPolicy, TrashPolicy } from './trash-policy';
 import type { TrashableEntity } from './trashable.entity';
 

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { TrashSettings } from '../config';
 import { runPurgePass, type PurgePassResult } from './purge';
 import { systemAccess } from '../auth/access';
-import type { Clock, ServiceContext } from './service-context';
+import type { Clock, ServiceContext } from '../service-context';
 import type { TrashObserver } from './trash-observer';
 import type { AnyTrashPolicy } from './trash-policy';
 

@@ -1,8 +1,10 @@
 import { BadUserInputError, NotFoundError } from '../errors';
-import { isUuid } from './ids';
-import { countKeysetRows, findKeysetPage, type KeysetOrder, type Page, type PageArgs } from './pagination';
+import { isUuid } from '../db/ids';
+import { countKeysetRows, type KeysetOrder } from '../db/keyset';
+import type { Page, PageArgs } from '../graphql/connection';
+import { findKeysetPage } from '../graphql/keyset-page';
 import { runPurgePass } from './purge';
-import type { ServiceContext } from './service-context';
+import type { ServiceContext } from '../service-context';
 import { trashedRowsVisibleTo } from './trash-listing';
 import type { AnyTrashPolicy } from './trash-policy';
 import { TrashService, type RestorePlan } from './trash.service';

@@ -1,6 +1,6 @@
 import { Entity, Filter, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, Int, InterfaceType, ObjectType } from 'type-graphql';
-import { newId } from './ids';
+import { newId } from '../db/ids';
 
 /** Name of the global filter that hides trashed rows; disable it per query with `filters: { softDelete: false }`. */
 export const SOFT_DELETE_FILTER = 'softDelete';

@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino';
 import pg from 'pg';
 import { createApp, type App } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
-import type { Clock } from '../../src/trash/service-context';
+import type { Clock } from '../../src/service-context';
 import { adminAuthorization, TEST_JWT_SECRET } from './auth';
 import { createTestDatabase } from './database';
 

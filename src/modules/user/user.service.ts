@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
-import { countKeysetRows, findKeysetPage } from '../../trash/pagination';
-import type { ServiceContext } from '../../trash/service-context';
+import { listKeysetPage } from '../../graphql/keyset-page';
+import type { ServiceContext } from '../../service-context';
 import type { TrashFilterArgs } from '../../trash/trash-listing';
 import { SOFT_DELETE_FILTER } from '../../trash/trashable.entity';
 import { TrashService } from '../../trash/trash.service';
@@ -40,9 +40,8 @@ export class UserService {
   }
 
   async list(args: TrashFilterArgs): Promise<UserConnection> {
-    const request = { entity: User, ...this.trash.listing(args) };
-    const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
-    return UserConnection.of(page, () => countKeysetRows(this.context.em, request));
+    const { page, countTotal } = await listKeysetPage(this.context.em, { entity: User, ...this.trash.listing(args), first: args.first, after: args.after });
+    return UserConnection.of(page, countTotal);
   }
 
   create(input: CreateUserInput): Promise<User> {
