@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import { listKeysetPage } from '../../graphql/keyset-page';
 import type { ServiceContext } from '../../service-context';
 import type { TrashFilterArgs } from '../../trash/trash-listing';
-import { SOFT_DELETE_FILTER } from '../../trash/trashable.entity';
+import { withoutSoftDelete } from '../../trash/trashable.entity';
 import { TrashService } from '../../trash/trash.service';
 import { userTrashPolicy } from '../trash-policies';
 import { UserConnection } from './user.connection';
@@ -24,7 +24,7 @@ export class UserService {
   constructor(private readonly context: ServiceContext) {
     this.trash = new TrashService(userTrashPolicy, context);
     this.anyStateById = new DataLoader(async (ids) => {
-      const users = await context.em.find(User, { id: { $in: [...ids] } }, { filters: { [SOFT_DELETE_FILTER]: false } });
+      const users = await context.em.find(User, { id: { $in: [...ids] } }, withoutSoftDelete);
       const byId = new Map(users.map((user) => [user.id, user]));
       return ids.map((id) => byId.get(id) ?? null);
     });
