@@ -4,6 +4,7 @@ import pino from 'pino';
 import { systemAccess } from '../auth/access';
 import { ConfigError, loadConfig, type TrashSettings } from '../config';
 import { openDatabase } from '../db/database';
+import { parseFlags } from './arguments';
 import { ormOptions } from '../orm';
 import { USERNAME_PATTERN } from '../modules/user/user.inputs';
 import type { Services } from '../request-context';
@@ -36,9 +37,7 @@ const USAGE = 'usage: npm run seed [-- --force]';
  * has users unless `--force`.
  */
 export async function runSeedCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<SeedResult> {
-  const unknown = argv.filter((arg) => arg !== '--force');
-  if (unknown.length > 0) throw new ConfigError(`Unknown argument ${unknown[0]}; ${USAGE}`);
-  const force = argv.includes('--force');
+  const { force } = parseFlags(argv, { force: { type: 'boolean', default: false } }, USAGE);
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
   const database = await openDatabase(config, logger, ormOptions);
