@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/database';
-import { parseFlags } from './arguments';
 import { ormOptions } from '../orm';
 import { trashPolicies } from '../modules/trash-policies';
 import { RetentionJob, reschedulePurges } from '../trash/retention.job';
+import { parseFlags } from './arguments';
 
 export interface PurgeCommandResult {
   removed?: number;

@@ -4,12 +4,12 @@ import pino from 'pino';
 import { systemAccess } from '../auth/access';
 import { ConfigError, loadConfig, type TrashSettings } from '../config';
 import { openDatabase } from '../db/database';
-import { parseFlags } from './arguments';
 import { ormOptions } from '../orm';
 import { USERNAME_PATTERN } from '../modules/user/user.inputs';
 import type { Services } from '../request-context';
 import { createServices } from '../services';
 import type { ServiceContext } from '../service-context';
+import { parseFlags } from './arguments';
 
 /** The database already holds users and `--force` was not given. */
 export class SeedRefusedError extends Error {
