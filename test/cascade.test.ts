@@ -2,27 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_ID } from './helpers/auth';
 import { onlyError, startTestServer, type TestServer } from './helpers/test-server';
 import { createPost, deletePost, findPost, POST_FIELDS, type PostView } from './helpers/posts';
+import { TRASH_FIELDS, type TrashableView as Trashed } from './helpers/trashable';
 import { createUser } from './helpers/users';
 
 const UNKNOWN_ID = '01a22707-0000-7000-8000-000000000000';
-const TRASH_FIELDS = 'id version deletedAt deletedBy deleteReason deletionId purgeAt isDeleted';
 
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer();
 });
 afterAll(() => server?.stop());
-
-interface Trashed {
-  id: string;
-  version: number;
-  deletedAt: string | null;
-  deletedBy: string | null;
-  deleteReason: string | null;
-  deletionId: string | null;
-  purgeAt: string | null;
-  isDeleted: boolean;
-}
 
 async function mutate<T>(field: string, query: string, variables: Record<string, unknown>): Promise<T> {
   const response = await server.gql(query, variables);

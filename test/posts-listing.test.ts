@@ -1,20 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onlyError, startTestServer, type GraphQLResponse, type TestServer } from './helpers/test-server';
+import { monotonicClock, onlyError, startTestServer, type GraphQLResponse, type TestServer } from './helpers/test-server';
 import { createPost, deletePost, type PostView } from './helpers/posts';
 import { createUser, deleteUser, type UserView } from './helpers/users';
 
 const UNKNOWN_ID = '01a22707-0000-7000-8000-000000000000';
 
-/** Strictly increasing: two trash operations never share a deletedAt unless they are one operation. */
-let lastTick = 0;
-const monotonicClock = () => {
-  lastTick = Math.max(Date.now(), lastTick + 1);
-  return new Date(lastTick);
-};
-
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ clock: monotonicClock });
+  server = await startTestServer({ clock: monotonicClock() });
 });
 afterAll(() => server?.stop());
 

@@ -1,22 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_ID } from './helpers/auth';
-import { onlyError, startTestServer, type TestServer } from './helpers/test-server';
+import { monotonicClock, onlyError, startTestServer, type TestServer } from './helpers/test-server';
 import { createPost, createPostMutation, deletePost, deletePostMutation, findPost, POST_FIELDS } from './helpers/posts';
 import { createUser, deleteUser } from './helpers/users';
 
 const DAY_MS = 86_400_000;
 const UNKNOWN_ID = '01a22707-0000-7000-8000-000000000000';
 
-/** Strictly increasing: two trash operations never share a deletedAt unless they are one operation. */
-let lastTick = 0;
-const monotonicClock = () => {
-  lastTick = Math.max(Date.now(), lastTick + 1);
-  return new Date(lastTick);
-};
-
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ clock: monotonicClock });
+  server = await startTestServer({ clock: monotonicClock() });
 });
 afterAll(() => server?.stop());
 

@@ -1,20 +1,13 @@
 import type { TestServer } from './test-server';
+import type { TrashableView } from './trashable';
 
 export const POST_FIELDS = 'id title body version createdAt updatedAt deletedAt deletedBy deleteReason deletionId purgeAt isDeleted author { id }';
 
-export interface PostView {
-  id: string;
+export interface PostView extends TrashableView {
   title: string;
   body: string;
-  version: number;
   createdAt: string;
   updatedAt: string;
-  deletedAt: string | null;
-  deletedBy: string | null;
-  deleteReason: string | null;
-  deletionId: string | null;
-  purgeAt: string | null;
-  isDeleted: boolean;
   author: { id: string };
 }
 

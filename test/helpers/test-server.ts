@@ -83,3 +83,12 @@ export function onlyError(response: GraphQLResponse): { message: string; code: s
   const [error] = response.errors;
   return { message: error.message, code: error.extensions?.code, extensions: error.extensions ?? {} };
 }
+
+/** A clock that never repeats an instant: two trash operations share a deletedAt only when they are one operation. */
+export function monotonicClock(): Clock {
+  let lastTick = 0;
+  return () => {
+    lastTick = Math.max(Date.now(), lastTick + 1);
+    return new Date(lastTick);
+  };
+}
