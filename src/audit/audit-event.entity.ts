@@ -1,6 +1,6 @@
 import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { newId } from '../trash/ids';
+import { newId } from '../db/ids';
 
 export enum AuditAction {
   CREATE = 'CREATE',

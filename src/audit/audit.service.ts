@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { isUuid } from '../trash/ids';
-import { countKeysetRows, findKeysetPage, type KeysetOrder, type Page } from '../trash/pagination';
-import type { ServiceContext } from '../trash/service-context';
+import type { KeysetOrder } from '../db/keyset';
+import { listKeysetPage, type PageWithTotal } from '../graphql/keyset-page';
+import type { ServiceContext } from '../service-context';
 import { AuditAction, AuditEvent } from './audit-event.entity';
 
 export interface AuditEntry {
@@ -34,15 +34,9 @@ export class AuditLog {
   }
 
   /** Admins only: the trail tells who did what to whom. */
-  async list(args: { first: number; after?: string | null; entityId?: string | null }): Promise<{ page: Page<AuditEvent>; countTotal: () => Promise<number> }> {
+  async list(args: { first: number; after?: string | null; entityId?: string | null }): Promise<PageWithTotal<AuditEvent>> {
     this.context.access.requireAdmin();
-    if (args.entityId != null && !isUuid(args.entityId)) {
-      // No record has such an id, so none has events.
-      return { page: { edges: [], hasNextPage: false }, countTotal: async () => 0 };
-    }
     const where = args.entityId != null ? { entityId: args.entityId } : {};
-    const request = { entity: AuditEvent, order: newestFirst, where };
-    const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
-    return { page, countTotal: () => countKeysetRows(this.context.em, request) };
+    return listKeysetPage(this.context.em, { entity: AuditEvent, order: newestFirst, where, first: args.first, after: args.after }, args.entityId);
   }
 }

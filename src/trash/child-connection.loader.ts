@@ -2,7 +2,9 @@ import type { EntityClass } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import type { FilterQuery } from '@mikro-orm/core';
-import { countKeysetRowsPerParent, findKeysetPagesPerParent, type KeysetOrder, type Page, type PageArgs } from './pagination';
+import { countKeysetRowsPerParent, type KeysetOrder } from '../db/keyset';
+import type { Page, PageArgs } from '../graphql/connection';
+import { findKeysetPagesPerParent } from '../graphql/keyset-page';
 import { RowCounts, type CountedRows } from './row-counts';
 import type { TrashableEntity } from './trashable.entity';
 

@@ -1,13 +1,15 @@
 import { BadUserInputError, NotFoundError } from '../errors';
-import { isUuid } from './ids';
-import { countKeysetRows, findKeysetPage, type KeysetOrder, type Page, type PageArgs } from './pagination';
+import { isUuid } from '../db/ids';
+import { countKeysetRows, type KeysetOrder } from '../db/keyset';
+import type { PageArgs } from '../graphql/connection';
+import { findKeysetPage, type PageWithTotal } from '../graphql/keyset-page';
 import { runPurgePass } from './purge';
 import { RowCounts } from './row-counts';
-import type { ServiceContext } from './service-context';
+import type { ServiceContext } from '../service-context';
 import { trashedRowsVisibleTo } from './trash-listing';
 import type { AnyTrashPolicy } from './trash-policy';
 import { TrashService, type RestorePlan } from './trash.service';
-import { SOFT_DELETE_FILTER, type TrashableEntity } from './trashable.entity';
+import { withoutSoftDelete, type TrashableEntity } from './trashable.entity';
 
 // Newest deletion first across entity types, each read from its partial trash index. Its own cursor
 // name: a position in one entity's onlyDeleted listing is no position in the whole trash.
@@ -29,7 +31,7 @@ export class TrashBinService {
    * read from each entity's partial trash index and merged, so a page costs
    * one index range scan per entity type.
    */
-  async list(args: PageArgs): Promise<{ page: Page<TrashableEntity>; countTotal: () => Promise<number> }> {
+  async list(args: PageArgs): Promise<PageWithTotal<TrashableEntity>> {
     const ownerId = this.context.access.trashedOwnerScope();
     const requests = this.policies.map((policy) => ({
       entity: policy.entity,
@@ -81,7 +83,7 @@ export class TrashBinService {
   private async findAnywhere(id: string): Promise<{ policy: AnyTrashPolicy; record: TrashableEntity } | undefined> {
     if (!isUuid(id)) return undefined;
     for (const policy of this.policies) {
-      const record = await this.context.em.findOne(policy.entity, { id }, { filters: { [SOFT_DELETE_FILTER]: false } });
+      const record = await this.context.em.findOne(policy.entity, { id }, withoutSoftDelete);
       if (record) return { policy, record: record as TrashableEntity };
     }
     return undefined;

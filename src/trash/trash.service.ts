@@ -3,18 +3,17 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditAction } from '../audit/audit-event.entity';
 import { AuditLog } from '../audit/audit.service';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors';
-import { columnName } from './columns';
-import { isUuid, newId } from './ids';
+import { columnName, tableName } from '../db/columns';
+import { isUuid, newId } from '../db/ids';
 import type { Listing } from './child-connection.loader';
 import { purgeRecords } from './purge';
-import { rowsToEntities } from './rows';
+import { rowsToEntities } from '../db/rows';
 import { trashedRowsVisibleTo, trashOrder, visibilityOf } from './trash-listing';
-import type { ServiceContext } from './service-context';
+import type { ServiceContext } from '../service-context';
 import type { TrashChange } from './trash-observer';
 import type { CascadeRelation, LiveUniqueKey, RequiredParent, TrashPolicy } from './trash-policy';
-import { SOFT_DELETE_FILTER, type TrashableEntity } from './trashable.entity';
+import { withoutSoftDelete, type TrashableEntity } from './trashable.entity';
 
-const withoutSoftDelete = { filters: { [SOFT_DELETE_FILTER]: false } } as const;
 const DAY_MS = 86_400_000;
 
 /** A live record holding a unique value that a restore would bring back. */
@@ -270,11 +269,6 @@ export class TrashService<T extends TrashableEntity> {
   }
 
   /**
-   * Runs `change` in a transaction on the row locked against concurrent
-   * changes, live or trashed. Concurrent changes of one record are serialised
-   * here, so each sees the state the previous one left.
-   */
-  /**
    * Sets the trash columns of the children `where` selects, one UPDATE per
    * child table whatever their number, as a change (version +1); returns the rows touched.
    */
@@ -307,6 +301,11 @@ export class TrashService<T extends TrashableEntity> {
     this.access.requireOwnerOf(this.policy.ownerOf(record), record, () => this.notFound(record.id));
   }
 
+  /**
+   * Runs `change` in a transaction on the row locked against concurrent
+   * changes, live or trashed. Concurrent changes of one record are serialised
+   * here, so each sees the state the previous one left.
+   */
   private changeLocked<R>(id: string, change: (record: T, em: EntityManager) => Promise<R>, options: { lockParents?: boolean } = {}): Promise<R> {
     if (!isUuid(id)) return Promise.reject(this.notFound(id));
     return this.inTransaction(async (em) => {
@@ -358,7 +357,7 @@ export class TrashService<T extends TrashableEntity> {
     candidates: { column: 'id' | 'deletion_id'; value: string },
   ): Promise<RestoreConflict[]> {
     const conflicts: RestoreConflict[] = [];
-    const table = em.getMetadata().get(policy.entity.name).tableName;
+    const table = tableName(em, policy.entity);
     for (const key of policy.uniqueKeys) {
       const column = columnName(em, policy.entity, key.field);
       const rows: Array<{ item_id: string; conflicting_id: string; value: string }> = await em.getConnection().execute(

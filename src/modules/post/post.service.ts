@@ -1,8 +1,7 @@
 import { ChildConnectionLoader } from '../../trash/child-connection.loader';
-import { isUuid } from '../../trash/ids';
-import { countKeysetRows, findKeysetPage } from '../../trash/pagination';
+import { listKeysetPage } from '../../graphql/keyset-page';
+import type { ServiceContext } from '../../service-context';
 import { RowCounts } from '../../trash/row-counts';
-import type { ServiceContext } from '../../trash/service-context';
 import type { TrashFilterArgs } from '../../trash/trash-listing';
 import { TrashService } from '../../trash/trash.service';
 import { postTrashPolicy } from '../trash-policies';
@@ -26,17 +25,11 @@ export class PostService {
 
   async list(args: PostListArgs): Promise<PostConnection> {
     const listing = this.trash.listing(args);
-    if (args.authorId != null && !isUuid(args.authorId)) {
-      // No user has such an id, so it has no posts.
-      return PostConnection.of({ edges: [], hasNextPage: false }, async () => 0);
-    }
     const byAuthor = args.authorId != null ? { author: args.authorId } : {};
-    const request = { entity: Post, order: listing.order, where: { $and: [listing.where, byAuthor] } };
-    const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
+    const request = { entity: Post, order: listing.order, where: { $and: [listing.where, byAuthor] }, first: args.first, after: args.after };
+    const { page, countTotal } = await listKeysetPage(this.context.em, request, args.authorId);
     const counted = listing.counted;
-    return PostConnection.of(page, () =>
-      counted ? new RowCounts(this.context.em).count(Post, counted, args.authorId ?? undefined) : countKeysetRows(this.context.em, request),
-    );
+    return PostConnection.of(page, counted && page.edges.length > 0 ? () => new RowCounts(this.context.em).count(Post, counted, args.authorId ?? undefined) : countTotal);
   }
 
   /** `User.posts`: batched across every user of the response. */

@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { connectionCost } from '../../security/query-limits';
 import type { RequestContext } from '../../request-context';
-import { PageArgs } from '../../trash/pagination';
+import { PageArgs } from '../../graphql/connection';
 import { RestorePreview, TrashConnection } from './trash-bin.types';
 
 @Resolver()

@@ -1,6 +1,6 @@
 import type { GraphQLUnionType } from 'graphql';
 import { createUnionType, Field, ID, ObjectType } from 'type-graphql';
-import { connectionTypeFor } from '../../trash/pagination';
+import { connectionTypeFor } from '../../graphql/connection';
 import type { TrashableEntity } from '../../trash/trashable.entity';
 import { Post } from '../post/post.entity';
 import { User } from '../user/user.entity';

@@ -1,10 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
-import { countKeysetRows, findKeysetPage } from '../../trash/pagination';
+import { listKeysetPage } from '../../graphql/keyset-page';
+import type { ServiceContext } from '../../service-context';
 import { RowCounts } from '../../trash/row-counts';
-import type { ServiceContext } from '../../trash/service-context';
 import type { TrashFilterArgs } from '../../trash/trash-listing';
-import { SOFT_DELETE_FILTER } from '../../trash/trashable.entity';
+import { withoutSoftDelete } from '../../trash/trashable.entity';
 import { TrashService } from '../../trash/trash.service';
 import { userTrashPolicy } from '../trash-policies';
 import { UserConnection } from './user.connection';
@@ -25,7 +25,7 @@ export class UserService {
   constructor(private readonly context: ServiceContext) {
     this.trash = new TrashService(userTrashPolicy, context);
     this.anyStateById = new DataLoader(async (ids) => {
-      const users = await context.em.find(User, { id: { $in: [...ids] } }, { filters: { [SOFT_DELETE_FILTER]: false } });
+      const users = await context.em.find(User, { id: { $in: [...ids] } }, withoutSoftDelete);
       const byId = new Map(users.map((user) => [user.id, user]));
       return ids.map((id) => byId.get(id) ?? null);
     });
@@ -42,9 +42,8 @@ export class UserService {
 
   async list(args: TrashFilterArgs): Promise<UserConnection> {
     const { counted, ...listing } = this.trash.listing(args);
-    const request = { entity: User, ...listing };
-    const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
-    return UserConnection.of(page, () => (counted ? new RowCounts(this.context.em).count(User, counted) : countKeysetRows(this.context.em, request)));
+    const { page, countTotal } = await listKeysetPage(this.context.em, { entity: User, ...listing, first: args.first, after: args.after });
+    return UserConnection.of(page, counted ? () => new RowCounts(this.context.em).count(User, counted) : countTotal);
   }
 
   create(input: CreateUserInput): Promise<User> {

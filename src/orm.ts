@@ -1,13 +1,13 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import type { Logger } from 'pino';
-import { AuditEvent } from '../audit/audit-event.entity';
-import { Post } from '../modules/post/post.entity';
-import { User } from '../modules/user/user.entity';
-import { SoftDeleteSubscriber } from '../trash/soft-delete.subscriber';
-import { RowCount } from '../trash/row-count.entity';
-import { TrashableEntity } from '../trash/trashable.entity';
-import { migrations } from './migrations';
+import { AuditEvent } from './audit/audit-event.entity';
+import { Post } from './modules/post/post.entity';
+import { User } from './modules/user/user.entity';
+import { SoftDeleteSubscriber } from './trash/soft-delete.subscriber';
+import { RowCount } from './trash/row-count.entity';
+import { TrashableEntity } from './trash/trashable.entity';
+import { migrations } from './db/migrations';
 
 export const MIGRATIONS_TABLE = 'mikro_orm_migrations';
 
