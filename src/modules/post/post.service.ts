@@ -1,4 +1,5 @@
 import { ChildConnectionLoader } from '../../trash/child-connection.loader';
+import { isUuid } from '../../db/ids';
 import { listKeysetPage } from '../../graphql/keyset-page';
 import type { ServiceContext } from '../../service-context';
 import { RowCounts } from '../../trash/row-counts';
@@ -29,7 +30,9 @@ export class PostService {
     const request = { entity: Post, order: listing.order, where: { $and: [listing.where, byAuthor] }, first: args.first, after: args.after };
     const { page, countTotal } = await listKeysetPage(this.context.em, request, args.authorId);
     const counted = listing.counted;
-    return PostConnection.of(page, counted && page.edges.length > 0 ? () => new RowCounts(this.context.em).count(Post, counted, args.authorId ?? undefined) : countTotal);
+    // An author id that is not a UUID lists nothing, and listKeysetPage already answers 0 for it.
+    const countable = counted && (args.authorId == null || isUuid(args.authorId));
+    return PostConnection.of(page, countable ? () => new RowCounts(this.context.em).count(Post, counted, args.authorId ?? undefined) : countTotal);
   }
 
   /** `User.posts`: batched across every user of the response. */
