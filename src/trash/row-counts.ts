@@ -1,5 +1,6 @@
 import type { EntityClass } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { tableName } from '../db/columns';
 
 /** Which rows a count covers; the same names as a listing's visibility. */
 export type CountedRows = 'live' | 'trashed' | 'all';
@@ -44,6 +45,6 @@ export class RowCounts {
   }
 
   private tableOf(entity: EntityClass<object>): string {
-    return this.em.getMetadata().get(entity.name).tableName;
+    return tableName(this.em, entity);
   }
 }
