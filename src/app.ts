@@ -16,6 +16,7 @@ import { trashPolicies } from './modules/trash-policies';
 import { createRequestContext, type RequestContext } from './request-context';
 import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
+import { answerUnparsableRequest, registerNotFoundResponse } from './http/error-responses';
 import { registerHealthRoutes } from './http/health';
 import { createLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
@@ -65,6 +66,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const http = Fastify({
       logger: false,
       bodyLimit: config.limits.bodyBytes,
+      clientErrorHandler: answerUnparsableRequest,
       genReqId: (request) => {
         const given = request.headers['x-request-id'];
         return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
@@ -82,6 +84,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const observer = combineObservers(trashChangeLogger(logger), metrics);
     registerRequestLog(http, logger, (outcome) => metrics.observeRequest(outcome));
     registerHealthRoutes(http, database.orm);
+    registerNotFoundResponse(http);
     if (config.metrics) {
       http.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
     }
@@ -108,8 +111,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       plugins: [
         fastifyApolloDrainPlugin(http),
         unexpectedErrorLogger(logger),
-        outcomePlugin(),
+        // Before outcomePlugin: the response size limit replaces the answer's errors, which the outcome then reports.
         ...limits.plugins,
+        outcomePlugin(),
         isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       ],
     });

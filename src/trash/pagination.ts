@@ -7,6 +7,7 @@ import { BadUserInputError } from '../errors';
 import { columnName } from './columns';
 import { isUuid } from './ids';
 import { rowsToEntities } from './rows';
+import { isStorableDate } from '../validation/storable-input';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -127,7 +128,7 @@ export function decodeCursor(raw: string, order: { name: string }): Cursor {
   if (!Array.isArray(parsed) || parsed.length !== 3) throw invalid();
   const [name, sortValue, id] = parsed as unknown[];
   const at = typeof sortValue === 'string' ? new Date(sortValue) : new Date(NaN);
-  if (name !== order.name || Number.isNaN(at.getTime()) || typeof id !== 'string' || !isUuid(id)) throw invalid();
+  if (name !== order.name || !isStorableDate(at) || typeof id !== 'string' || !isUuid(id)) throw invalid();
   return { sortValue: at, id };
 }
 
@@ -173,9 +174,22 @@ export async function findKeysetPage<T extends { id: string }>(em: EntityManager
   return toPage(rowsToEntities(em, request.entity, rows), request);
 }
 
-/** What the same request lists across all pages. */
+/** Counts already asked for, per request (each request has its own EntityManager fork). */
+const countsPerRequest = new WeakMap<EntityManager, Map<string, Promise<number>>>();
+
+/**
+ * What the same request lists across all pages. A COUNT reads every row it
+ * counts, so identical counts within one request (aliases of one listing)
+ * run once and share the result.
+ */
 export function countKeysetRows<T extends { id: string }>(em: EntityManager, request: Omit<KeysetPageRequest<T>, 'first' | 'after'>): Promise<number> {
-  return em.count(request.entity, { $and: [request.order.where, request.where ?? {}] } as FilterQuery<T>, { filters: false });
+  const where = { $and: [request.order.where, request.where ?? {}] } as FilterQuery<T>;
+  let counts = countsPerRequest.get(em);
+  if (!counts) countsPerRequest.set(em, (counts = new Map()));
+  const key = `${request.entity.name}:${JSON.stringify(where)}`;
+  let count = counts.get(key);
+  if (!count) counts.set(key, (count = em.count(request.entity, where, { filters: false })));
+  return count;
 }
 
 export interface PerParentRequest<T extends { id: string }> extends KeysetPageRequest<T> {
