@@ -29,6 +29,13 @@ export class BadUserInputError extends AppError {
   }
 }
 
+/** BAD_USER_INPUT for a request refused before execution, answered with HTTP 400 as graphql-js's own refusals are. */
+export class RequestRefusedError extends AppError {
+  constructor(message: string) {
+    super(message, ErrorCode.BadUserInput, { http: { status: 400 } });
+  }
+}
+
 export class NotFoundError extends AppError {
   constructor(entityType: string, id: string) {
     super(`${entityType} ${id} not found`, ErrorCode.NotFound, { entityType, id });

@@ -3,7 +3,7 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { getVariableValues, GraphQLError, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode, type ValidationRule } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { QueryLimits } from '../config';
-import { BadUserInputError, QueryTooComplexError } from '../errors';
+import { QueryTooComplexError, RequestRefusedError } from '../errors';
 import { CostCache } from './cost-cache';
 import { operationShape } from './operation-shape';
 import { responseSizeLimitPlugin } from './response-size';
@@ -61,7 +61,7 @@ function supportedOperationsPlugin(): ApolloServerPlugin {
       return {
         async didResolveOperation({ operation }) {
           if (operation?.operation === 'subscription' && !schema.getSubscriptionType()) {
-            throw new BadUserInputError('Subscriptions are not supported: this schema has no Subscription type');
+            throw new RequestRefusedError('Subscriptions are not supported: this schema has no Subscription type');
           }
         },
       };
@@ -111,7 +111,7 @@ function complexityOf(
     });
   } catch (error) {
     // The document is valid and its variables coerce, so this is not expected; still, it is about the request.
-    if (error instanceof GraphQLError) throw new BadUserInputError(error.message);
+    if (error instanceof GraphQLError) throw new RequestRefusedError(error.message);
     throw error;
   }
 }

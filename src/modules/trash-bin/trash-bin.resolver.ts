@@ -13,8 +13,8 @@ export class TrashBinResolver {
   }
 
   @Query(() => RestorePreview, { description: 'What restoring this id would bring back, and what stands in the way.' })
-  restorePreview(@Arg('id', () => ID) id: string, @Ctx() { services }: RequestContext): Promise<RestorePreview> {
-    return services.trashBin.preview(id);
+  async restorePreview(@Arg('id', () => ID) id: string, @Ctx() { services }: RequestContext): Promise<RestorePreview> {
+    return RestorePreview.of(await services.trashBin.preview(id));
   }
 
   @Mutation(() => Int, { description: 'Purges everything trashed before olderThan (default: now); returns the rows removed.' })
