@@ -131,13 +131,13 @@ describe('memory', () => {
       });
       await Promise.all(workers);
     };
-    await sendBatch(300);
+    await sendBatch(200);
     gc();
     const before = process.memoryUsage().heapUsed;
-    await sendBatch(3000);
+    await sendBatch(2000);
     gc();
     const grown = process.memoryUsage().heapUsed - before;
-    // Keys of the cost cache once held each junk variable: 3,000 × 90 KB = 270 MB.
+    // Keys of the cost cache once held each junk variable: 2,000 × 90 KB = 180 MB.
     expect(grown).toBeLessThan(40 * 1024 * 1024);
   });
 });
