@@ -9,6 +9,7 @@ export enum ErrorCode {
   Unauthenticated = 'UNAUTHENTICATED',
   Forbidden = 'FORBIDDEN',
   QueryTooComplex = 'QUERY_TOO_COMPLEX',
+  ResponseTooLarge = 'RESPONSE_TOO_LARGE',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -22,6 +23,13 @@ export abstract class AppError extends GraphQLError {
 export class BadUserInputError extends AppError {
   constructor(message: string, field?: string) {
     super(message, ErrorCode.BadUserInput, field ? { field } : {});
+  }
+}
+
+/** BAD_USER_INPUT for a request refused before execution, answered with HTTP 400 as graphql-js's own refusals are. */
+export class RequestRefusedError extends AppError {
+  constructor(message: string) {
+    super(message, ErrorCode.BadUserInput, { http: { status: 400 } });
   }
 }
 
@@ -63,6 +71,16 @@ export class QueryTooComplexError extends AppError {
       `Query is too complex: cost ${cost} exceeds the limit of ${limit}; ask for smaller pages (first) or fewer nested lists`,
       ErrorCode.QueryTooComplex,
       { cost, limit, http: { status: 400 } },
+    );
+  }
+}
+
+export class ResponseTooLargeError extends AppError {
+  constructor(limit: number) {
+    super(
+      `The answer would be larger than ${limit} bytes; ask for smaller pages (first) or fewer fields`,
+      ErrorCode.ResponseTooLarge,
+      { limit },
     );
   }
 }

@@ -17,13 +17,13 @@ export class TrashBinResolver {
   @Query(() => RestorePreview, {
     description: 'What restoring this id (or undoing this deletion) would bring back, and what stands in the way. Give exactly one of id and deletionId.',
   })
-  restorePreview(
+  async restorePreview(
     @Arg('id', () => ID, { nullable: true }) id: string | null,
     @Arg('deletionId', () => ID, { nullable: true }) deletionId: string | null,
     @Arg('onConflict', () => OnConflict, { defaultValue: OnConflict.FAIL }) onConflict: OnConflict,
     @Ctx() { services }: RequestContext,
   ): Promise<RestorePreview> {
-    return services.trashBin.preview({ id, deletionId, onConflict });
+    return RestorePreview.of(await services.trashBin.preview({ id, deletionId, onConflict }));
   }
 
   @Mutation(() => RestoreDeletionPayload, {
