@@ -58,7 +58,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const schema = await buildAppSchema();
     const verifyToken = createTokenVerifier(config.auth);
     if (config.auth.usingDevelopmentSecret) {
-      logger.warn('JWT_SECRET is not set: tokens are signed with the fixed development secret (npm run token prints one)');
+      logger.warn(
+        { host: config.host },
+        'JWT_SECRET is not set: tokens are signed with the fixed, public development secret (npm run token prints one), so the server listens on 127.0.0.1 only; set JWT_SECRET to serve other hosts',
+      );
     }
     const limits = queryLimits(config.limits, { hideSuggestions: isProduction });
 
@@ -131,9 +134,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         }),
     });
     const retention = new RetentionJob({ orm: database.orm, clock, settings: config.trash, policies: trashPolicies, logger, observer });
-    const address = await http.listen({ port: config.port, host: '0.0.0.0' });
+    const address = await http.listen({ port: config.port, host: config.host });
     const port = new URL(address).port;
-    const url = `http://localhost:${port}/graphql`;
+    const url = `http://${publicHostOf(config.host)}:${port}/graphql`;
     logger.info({ url }, 'GraphQL server ready');
     retention.start();
 
@@ -167,6 +170,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await database.close();
     throw error;
   }
+}
+
+/** A wildcard address is reachable as localhost; a specific one by itself. */
+function publicHostOf(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function combineObservers(...observers: TrashObserver[]): TrashObserver {
