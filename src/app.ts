@@ -17,7 +17,7 @@ import { createRequestContext, type RequestContext } from './request-context';
 import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
 import { registerHealthRoutes } from './http/health';
-import { createLogger } from './observability/logger';
+import { createLogger, withSafeErrorLogging } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { outcomePlugin, registerRequestLog, trashChangeLogger } from './observability/request-log';
 import { RetentionJob } from './trash/retention.job';
@@ -50,7 +50,7 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The one place that wires database, schema and HTTP together. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const logger = options.logger ?? createLogger(config);
+  const logger = options.logger ? withSafeErrorLogging(options.logger) : createLogger(config);
   const clock = options.clock ?? (() => new Date());
   const database = await openDatabase(config, logger);
   try {

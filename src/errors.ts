@@ -2,6 +2,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from './db/database-errors';
 
 /** The only values `extensions.code` takes in responses; clients switch on them. */
 export enum ErrorCode {
@@ -12,6 +13,7 @@ export enum ErrorCode {
   Unauthenticated = 'UNAUTHENTICATED',
   Forbidden = 'FORBIDDEN',
   QueryTooComplex = 'QUERY_TOO_COMPLEX',
+  ServiceUnavailable = 'SERVICE_UNAVAILABLE',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -69,6 +71,16 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/** Seconds a client or load balancer should wait before retrying while the database is unavailable. */
+export const RETRY_AFTER_S = 5;
+
+/** The database cannot be reached or did not answer in time: nothing the client did wrong, and worth a retry. */
+export class ServiceUnavailableError extends AppError {
+  constructor(message = 'The database is unavailable; retry later') {
+    super(message, ErrorCode.ServiceUnavailable, { http: { status: 503, headers: new Map([['retry-after', String(RETRY_AFTER_S)]]) } });
+  }
+}
+
 const clientCodes = new Set<string>(Object.values(ErrorCode));
 /** Apollo's automatic persisted queries protocol: APQ clients react to these codes, so they pass unchanged. */
 const persistedQueryCodes = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED']);
@@ -95,6 +107,9 @@ function isRequestErrorCode(code: unknown): code is string {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   const where = { locations: formatted.locations, path: formatted.path };
+  if (isDatabaseUnavailable(original)) {
+    return { message: new ServiceUnavailableError().message, ...where, extensions: { code: ErrorCode.ServiceUnavailable } };
+  }
   if (original instanceof AppError) {
     // `http` only sets the response status; it is not for clients.
     const { http: _status, ...extensions } = original.extensions;
@@ -125,12 +140,23 @@ export function unexpectedErrorLogger(logger: Logger): ApolloServerPlugin<{ requ
           for (const error of errors) {
             const original = unwrapResolverError(error);
             if (isClientError(original, error.extensions?.code)) continue;
+            if (isDatabaseUnavailable(original)) {
+              logger.warn({ err: original, requestId: contextValue?.requestId, path: error.path }, 'database unavailable while resolving a request');
+              continue;
+            }
             logger.error({ err: original, requestId: contextValue?.requestId, path: error.path }, 'unexpected error while resolving a request');
           }
         },
         async willSendResponse({ response, contextValue }) {
-          if (response.body.kind !== 'single' || !contextValue?.requestId) return;
-          for (const error of response.body.singleResult.errors ?? []) {
+          if (response.body.kind !== 'single') return;
+          const errors = response.body.singleResult.errors ?? [];
+          // Load balancers and clients act on the status: 503 with Retry-After whenever the database was the problem.
+          if (errors.some((error) => error.extensions?.code === ErrorCode.ServiceUnavailable)) {
+            response.http.status = 503;
+            response.http.headers.set('retry-after', String(RETRY_AFTER_S));
+          }
+          if (!contextValue?.requestId) return;
+          for (const error of errors) {
             if (error.extensions?.code === ErrorCode.InternalServerError) {
               (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
             }

@@ -2,6 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { startEmbeddedPostgres } from './embedded-postgres';
+import { rememberFailedStatement } from './database-errors';
 import { ormOptions } from './orm.config';
 
 export interface Database {
@@ -29,7 +30,14 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     } finally {
       await migrator.close(true);
     }
-    const orm = await MikroORM.init(ormOptions(url, logger, { statementTimeoutMs: config.limits.statementTimeoutMs }));
+    const orm = await MikroORM.init(
+      ormOptions(url, logger, { statementTimeoutMs: config.limits.statementTimeoutMs, requestTimeoutMs: config.database.requestTimeoutMs }),
+    );
+    // Failed statements are logged by fingerprint: the error keeps the statement's parameterised text for that.
+    orm.em
+      .getConnection()
+      .getKnex()
+      .on('query-error', (error: unknown, query: { sql?: string }) => query.sql && rememberFailedStatement(error, query.sql));
     return {
       orm,
       close: async () => {

@@ -1,5 +1,6 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { AuditEvent } from '../audit/audit-event.entity';
 import { Post } from '../modules/post/post.entity';
@@ -10,12 +11,33 @@ import { migrations } from './migrations';
 
 export const MIGRATIONS_TABLE = 'mikro_orm_migrations';
 
+export interface ConnectionLimits {
+  /** PostgreSQL's statement_timeout (0 = none): the server cancels a slow statement. */
+  statementTimeoutMs?: number;
+  /**
+   * Client-side deadline of one database call, which holds even when
+   * PostgreSQL cannot answer at all (frozen, partitioned): each statement waits
+   * at most this long, and a pooled connection at most half of it.
+   */
+  requestTimeoutMs?: number;
+}
+
 /** MikroORM options for the given database; entities and migrations are listed, not discovered from files. */
-export function ormOptions(clientUrl: string, logger?: Logger, options: { statementTimeoutMs?: number } = {}): Options {
+export function ormOptions(clientUrl: string, logger?: Logger, limits: ConnectionLimits = {}): Options {
+  const acquireTimeoutMs = limits.requestTimeoutMs ? Math.floor(limits.requestTimeoutMs / 2) : undefined;
   return defineConfig({
     clientUrl,
-    // A slow query cannot hold a connection forever: PostgreSQL cancels it (0 = no limit).
-    driverOptions: options.statementTimeoutMs ? { connection: { statement_timeout: options.statementTimeoutMs } } : {},
+    driverOptions: {
+      connection: {
+        // A slow query cannot hold a connection forever: PostgreSQL cancels it (0 = no limit).
+        ...(limits.statementTimeoutMs ? { statement_timeout: limits.statementTimeoutMs } : {}),
+        ...(limits.requestTimeoutMs ? { query_timeout: limits.requestTimeoutMs, connectionTimeoutMillis: acquireTimeoutMs } : {}),
+      },
+      ...(acquireTimeoutMs ? { acquireConnectionTimeout: acquireTimeoutMs } : {}),
+      // knex would otherwise put the statement with its values into the error message.
+      compileSqlOnError: false,
+      pool: { afterCreate: discardAfterClientTimeout },
+    },
     entities: [TrashableEntity, User, Post, AuditEvent],
     subscribers: [new SoftDeleteSubscriber()],
     extensions: [Migrator],
@@ -28,8 +50,35 @@ export function ormOptions(clientUrl: string, logger?: Logger, options: { statem
     },
     // Every query goes through a request's fork; the global EntityManager is for start-up only.
     allowGlobalContext: false,
-    debug: logger?.isLevelEnabled('trace') ?? false,
+    // `query` without `query-params`: the trace log shows statements with placeholders, never their values.
+    debug: logger?.isLevelEnabled('trace') ? ['query'] : false,
     logger: (message) => logger?.trace({ orm: message }, 'sql'),
     pool: { min: 0, max: 10 },
   });
+}
+
+type QueryCallback = (error: Error | null, result?: unknown) => void;
+
+/**
+ * When pg gives up on a statement client-side (`query_timeout`), the
+ * connection may still be inside a transaction whose ROLLBACK was never sent:
+ * reused, the next request's statements would run, and commit, inside it.
+ * Such a connection is closed instead, which also makes PostgreSQL roll its
+ * transaction back.
+ */
+function discardAfterClientTimeout(connection: pg.Client, done: (error: Error | null, connection: pg.Client) => void): void {
+  const query = connection.query.bind(connection) as (config: unknown, callback: QueryCallback) => unknown;
+  (connection as unknown as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
+    // knex always calls query(config, callback); other forms pass through untouched.
+    if (typeof values !== 'function' || callback !== undefined) return (query as (...args: unknown[]) => unknown)(config, values, callback);
+    return query(config, (error, result) => {
+      if (error?.message === 'Query read timeout') abandon(connection);
+      (values as QueryCallback)(error, result);
+    });
+  };
+  done(null, connection);
+}
+
+function abandon(connection: pg.Client): void {
+  (connection as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
