@@ -46,6 +46,8 @@ const UNAVAILABLE_MESSAGES = [
   'Knex: Timeout acquiring a connection',
   'Client has encountered a connection error and is not queryable',
   'Unable to acquire a connection',
+  // What knex says when a transaction's BEGIN already failed (its deadline passed) and work goes on in it.
+  'Transaction query already complete',
 ];
 
 /**

@@ -37,6 +37,13 @@ export function ormOptions(clientUrl: string, logger?: Logger, limits: Connectio
       // knex would otherwise put the statement with its values into the error message.
       compileSqlOnError: false,
       pool: { afterCreate: discardAfterClientTimeout },
+      // knex writes its warnings (a dropped connection, say) to the console; they belong in the JSON log.
+      log: {
+        warn: (message: unknown) => logger?.warn({ driver: String(message) }, 'database driver warning'),
+        error: (message: unknown) => logger?.error({ driver: String(message) }, 'database driver error'),
+        deprecate: () => undefined,
+        debug: () => undefined,
+      },
     },
     entities: [TrashableEntity, User, Post, AuditEvent],
     subscribers: [new SoftDeleteSubscriber()],
