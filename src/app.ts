@@ -10,13 +10,14 @@ import Fastify, { type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier';
 import type { Config } from './config';
-import { openDatabase } from './db/database';
+import { openDatabase, type Database } from './db/database';
 import { ErrorCode, formatError, unexpectedErrorLogger } from './errors';
 import { trashPolicies } from './modules/trash-policies';
 import { createRequestContext, type RequestContext } from './request-context';
 import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
 import { registerHealthRoutes } from './http/health';
+import { serveStartupProbes } from './http/startup-probes';
 import { createLogger, withSafeErrorLogging } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { outcomePlugin, registerRequestLog, trashChangeLogger } from './observability/request-log';
@@ -52,7 +53,15 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ? withSafeErrorLogging(options.logger) : createLogger(config);
   const clock = options.clock ?? (() => new Date());
-  const database = await openDatabase(config, logger);
+  // Alive but not ready while the database is prepared (it may be down for a while): see startup-probes.ts.
+  const probes = await serveStartupProbes(config.host, config.port);
+  let database: Database;
+  try {
+    database = await openDatabase(config, logger);
+  } catch (error) {
+    await probes.close();
+    throw error;
+  }
   try {
     const isProduction = config.nodeEnv === 'production';
     const schema = await buildAppSchema();
@@ -134,7 +143,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         }),
     });
     const retention = new RetentionJob({ orm: database.orm, clock, settings: config.trash, policies: trashPolicies, logger, observer });
-    const address = await http.listen({ port: config.port, host: config.host });
+    await probes.close();
+    const address = await http.listen({ port: probes.port, host: config.host });
     const port = new URL(address).port;
     const url = `http://${publicHostOf(config.host)}:${port}/graphql`;
     logger.info({ url }, 'GraphQL server ready');
@@ -167,6 +177,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         })()),
     };
   } catch (error) {
+    await probes.close();
     await database.close();
     throw error;
   }

@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { rememberFailedStatement } from './database-errors';
 import { ormOptions } from './orm.config';
+import { waitForDatabase } from './wait-for-database';
 
 export interface Database {
   orm: MikroORM;
@@ -23,6 +24,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     : await startEmbeddedPostgres({ dataDir: config.dataDir, durable: true, logger });
   try {
     const url = config.databaseUrl ?? embedded!.url;
+    await waitForDatabase(url, { timeoutS: config.database.connectTimeoutS, logger });
     // Migrations get a connection of their own, free of the statement timeout that guards requests.
     const migrator = await MikroORM.init(ormOptions(url, logger));
     try {
