@@ -160,10 +160,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       stop: () =>
         (stopping ??= (async () => {
           closing = true;
+          let cancelling: Promise<void> | undefined;
           // In-flight requests get the grace period; whatever still runs after it is cut off.
           const cutOff = setTimeout(() => {
             logger.warn({ graceMs: config.shutdownGraceMs }, 'shutdown grace period over: closing remaining connections');
             http.server.closeAllConnections();
+            // A write its client will never see acknowledged must not commit afterwards.
+            cancelling = database.cancelInFlight();
           }, config.shutdownGraceMs);
           try {
             await apollo.stop();
@@ -171,6 +174,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           } finally {
             clearTimeout(cutOff);
           }
+          await cancelling;
           await retention.stop();
           await database.close();
           logger.info('stopped');

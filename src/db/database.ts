@@ -1,6 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { cancelInFlight } from './cancel-in-flight';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { rememberFailedStatement } from './database-errors';
 import { ormOptions } from './orm.config';
@@ -12,6 +13,8 @@ export interface Database {
   close(): Promise<void>;
   /** Leaves nothing running behind a process that exits at once (the embedded server stops on its own). */
   abort(): void;
+  /** Cancels the statements of requests still running and rolls back their transactions (end of the shutdown grace). */
+  cancelInFlight(): Promise<void>;
 }
 
 // Arbitrary constant shared by every instance: only one of them migrates at a time.
@@ -47,6 +50,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
         await embedded?.stop();
       },
       abort: () => embedded?.abort(),
+      cancelInFlight: () => cancelInFlight(orm, url, logger),
     };
   } catch (error) {
     await embedded?.stop();

@@ -79,13 +79,14 @@ function discardAfterClientTimeout(connection: pg.Client, done: (error: Error | 
     // knex always calls query(config, callback); other forms pass through untouched.
     if (typeof values !== 'function' || callback !== undefined) return (query as (...args: unknown[]) => unknown)(config, values, callback);
     return query(config, (error, result) => {
-      if (error?.message === 'Query read timeout') abandon(connection);
+      if (error?.message === 'Query read timeout') dropConnection(connection);
       (values as QueryCallback)(error, result);
     });
   };
   done(null, connection);
 }
 
-function abandon(connection: pg.Client): void {
+/** Closes the socket at once: nothing more, a COMMIT included, can be sent on it, and PostgreSQL rolls back what it had open. */
+export function dropConnection(connection: pg.Client): void {
   (connection as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
