@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
-import { ErrorCode, formatError, unexpectedErrorLogger } from './errors';
+import { ErrorCode, formatError, serviceUnavailableStatus, unexpectedErrorLogger } from './errors';
 import { trashPolicies } from './modules/trash-policies';
 import { createRequestContext, type RequestContext } from './request-context';
 import { buildAppSchema } from './schema';
@@ -120,6 +120,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       plugins: [
         fastifyApolloDrainPlugin(http),
         unexpectedErrorLogger(logger),
+        serviceUnavailableStatus(),
         outcomePlugin(),
         ...limits.plugins,
         isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),

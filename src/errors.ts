@@ -75,11 +75,7 @@ export class ForbiddenError extends AppError {
 export const RETRY_AFTER_S = 5;
 
 /** The database cannot be reached or did not answer in time: nothing the client did wrong, and worth a retry. */
-export class ServiceUnavailableError extends AppError {
-  constructor(message = 'The database is unavailable; retry later') {
-    super(message, ErrorCode.ServiceUnavailable, { http: { status: 503, headers: new Map([['retry-after', String(RETRY_AFTER_S)]]) } });
-  }
-}
+const SERVICE_UNAVAILABLE_MESSAGE = 'The database is unavailable; retry later';
 
 const clientCodes = new Set<string>(Object.values(ErrorCode));
 /** Apollo's automatic persisted queries protocol: APQ clients react to these codes, so they pass unchanged. */
@@ -108,7 +104,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   const original = unwrapResolverError(error);
   const where = { locations: formatted.locations, path: formatted.path };
   if (isDatabaseUnavailable(original)) {
-    return { message: new ServiceUnavailableError().message, ...where, extensions: { code: ErrorCode.ServiceUnavailable } };
+    return { message: SERVICE_UNAVAILABLE_MESSAGE, ...where, extensions: { code: ErrorCode.ServiceUnavailable } };
   }
   if (original instanceof AppError) {
     // `http` only sets the response status; it is not for clients.
@@ -148,19 +144,31 @@ export function unexpectedErrorLogger(logger: Logger): ApolloServerPlugin<{ requ
           }
         },
         async willSendResponse({ response, contextValue }) {
-          if (response.body.kind !== 'single') return;
-          const errors = response.body.singleResult.errors ?? [];
-          // Load balancers and clients act on the status: 503 with Retry-After whenever the database was the problem.
-          if (errors.some((error) => error.extensions?.code === ErrorCode.ServiceUnavailable)) {
-            response.http.status = 503;
-            response.http.headers.set('retry-after', String(RETRY_AFTER_S));
-          }
-          if (!contextValue?.requestId) return;
-          for (const error of errors) {
+          if (response.body.kind !== 'single' || !contextValue?.requestId) return;
+          for (const error of response.body.singleResult.errors ?? []) {
             if (error.extensions?.code === ErrorCode.InternalServerError) {
               (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
             }
           }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * HTTP 503 with Retry-After whenever a response carries SERVICE_UNAVAILABLE:
+ * load balancers and clients act on the status, not on the body.
+ */
+export function serviceUnavailableStatus(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          if (response.body.kind !== 'single') return;
+          if (!(response.body.singleResult.errors ?? []).some((error) => error.extensions?.code === ErrorCode.ServiceUnavailable)) return;
+          response.http.status = 503;
+          response.http.headers.set('retry-after', String(RETRY_AFTER_S));
         },
       };
     },
