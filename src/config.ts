@@ -11,6 +11,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Debugging only: the trace log shows SQL statements with their values, which are personal data. */
+  readonly logSqlValues: boolean;
   readonly trash: TrashSettings;
   readonly auth: AuthSettings;
   readonly limits: QueryLimits;
@@ -81,6 +83,7 @@ const environmentSchema = z.object({
     .optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_SQL_VALUES: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
   TRASH_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
   PURGE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
   PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
@@ -121,6 +124,7 @@ const acceptedForms: Record<string, string> = {
   DATABASE_URL: 'postgres://user:password@host:5432/database',
   DATA_DIR: 'a directory path',
   LOG_LEVEL: 'fatal, error, warn, info, debug, trace or silent',
+  LOG_SQL_VALUES: 'true or false',
   TRASH_RETENTION_DAYS: 'a whole number of days from 0 (no automatic purge) to 36500',
   PURGE_INTERVAL_SECONDS: 'a whole number of seconds from 1 to 86400',
   PURGE_BATCH_SIZE: 'a whole number from 1 to 100000',
@@ -181,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: values.DATABASE_URL,
     dataDir: path.resolve(values.DATA_DIR),
     logLevel: values.LOG_LEVEL,
+    logSqlValues: values.LOG_SQL_VALUES === 'true',
     trash: Object.freeze({
       retentionDays: values.TRASH_RETENTION_DAYS,
       purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS,

@@ -19,7 +19,11 @@ export interface DatabaseErrorSummary {
   routine?: string;
   /** First 12 hex digits of SHA-256 over the statement text with placeholders, never its values. */
   statement?: string;
-  /** The driver's own message when it cannot contain values (timeouts, refused connections). */
+  /**
+   * The message, only when it cannot contain values: the driver's timeouts and
+   * network errors, and PostgreSQL's errors of classes that name schema
+   * objects only (an unknown column, a lock timeout, a cancelled statement).
+   */
   message?: string;
   stack?: string;
 }
@@ -34,6 +38,16 @@ const failedStatement = 'failedStatementSql';
 export function rememberFailedStatement(error: unknown, sql: string): void {
   if (error && typeof error === 'object') Object.defineProperty(error, failedStatement, { value: sql, enumerable: false, writable: true, configurable: true });
 }
+
+/**
+ * SQLSTATE classes whose messages name schema objects or states, never data:
+ * 08 connection, 25 transaction state, 40 rollback, 42 syntax or access rule
+ * (undefined column ...), 53 resources, 54 limits, 55 object state (lock not
+ * available), 57 operator intervention (statement timeout, shutdown). Left
+ * out on purpose: 22 data exceptions ("invalid input syntax ...: <value>"),
+ * 23 integrity violations (values in the detail), P0 raised by functions.
+ */
+const VALUE_FREE_CLASSES = /^(08|25|40|42|53|54|55|57)/;
 
 /** SQLSTATE classes and codes meaning "the database cannot be reached or is going away", not "the request is wrong". */
 const UNAVAILABLE_SQLSTATES = /^(08...|57P0[1-3]|53300)$/;
@@ -91,8 +105,7 @@ export function summariseDatabaseError(error: Error): DatabaseErrorSummary {
     column: text('column'),
     routine: text('routine'),
     statement: sql ? fingerprint(sql) : undefined,
-    // PostgreSQL's own messages may quote values; the driver's timeouts and network errors do not.
-    message: fromServer ? undefined : driverMessage(error.message, sql),
+    message: fromServer ? serverMessage(error.message, sql, text('code')) : driverMessage(error.message, sql),
     stack: error.stack?.split('\n').filter((line) => line.trim().startsWith('at ')).join('\n'),
   };
   return Object.fromEntries(Object.entries(summary).filter(([, value]) => value !== undefined)) as DatabaseErrorSummary;
@@ -102,9 +115,18 @@ export function fingerprint(sql: string): string {
   return createHash('sha256').update(sql.replace(/\s+/g, ' ').trim()).digest('hex').slice(0, 12);
 }
 
-/** knex prefixes the statement ("<sql> - <message>"); only the driver's part is kept, and only if it is a known one. */
+/** knex prefixes the statement ("<sql> - <message>"); MikroORM appends PostgreSQL's detail and hint on lines of their own. */
+function ownMessage(message: string, sql: string | undefined): string {
+  return sql && message.startsWith(`${sql} - `) ? message.slice(sql.length + 3) : message;
+}
+
+function serverMessage(message: string, sql: string | undefined, code: string | undefined): string | undefined {
+  return code && VALUE_FREE_CLASSES.test(code) ? ownMessage(message, sql).split('\n')[0] : undefined;
+}
+
+/** Only a known driver message is kept. */
 function driverMessage(message: string, sql: string | undefined): string | undefined {
-  const own = sql && message.startsWith(`${sql} - `) ? message.slice(sql.length + 3) : message;
+  const own = ownMessage(message, sql);
   const known = UNAVAILABLE_MESSAGES.find((candidate) => own.includes(candidate));
   if (known) return own.split('\n')[0];
   return /^(connect|read|write) E[A-Z]+/.test(own) || /^getaddrinfo E[A-Z]+/.test(own) ? own.split('\n')[0] : undefined;

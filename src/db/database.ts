@@ -36,7 +36,11 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
       await migrator.close(true);
     }
     const orm = await MikroORM.init(
-      ormOptions(url, logger, { statementTimeoutMs: config.limits.statementTimeoutMs, requestTimeoutMs: config.database.requestTimeoutMs }),
+      ormOptions(url, logger, {
+        statementTimeoutMs: config.limits.statementTimeoutMs,
+        requestTimeoutMs: config.database.requestTimeoutMs,
+        logSqlValues: config.logSqlValues,
+      }),
     );
     // Failed statements are logged by fingerprint: the error keeps the statement's parameterised text for that.
     orm.em

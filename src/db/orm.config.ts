@@ -11,7 +11,7 @@ import { migrations } from './migrations';
 
 export const MIGRATIONS_TABLE = 'mikro_orm_migrations';
 
-export interface ConnectionLimits {
+export interface OrmSettings {
   /** PostgreSQL's statement_timeout (0 = none): the server cancels a slow statement. */
   statementTimeoutMs?: number;
   /**
@@ -20,10 +20,12 @@ export interface ConnectionLimits {
    * at most this long, and a pooled connection at most half of it.
    */
   requestTimeoutMs?: number;
+  /** With trace logging, show statements with their values (LOG_SQL_VALUES): personal data, for debugging only. */
+  logSqlValues?: boolean;
 }
 
 /** MikroORM options for the given database; entities and migrations are listed, not discovered from files. */
-export function ormOptions(clientUrl: string, logger?: Logger, limits: ConnectionLimits = {}): Options {
+export function ormOptions(clientUrl: string, logger?: Logger, limits: OrmSettings = {}): Options {
   const acquireTimeoutMs = limits.requestTimeoutMs ? Math.floor(limits.requestTimeoutMs / 2) : undefined;
   return defineConfig({
     clientUrl,
@@ -57,8 +59,8 @@ export function ormOptions(clientUrl: string, logger?: Logger, limits: Connectio
     },
     // Every query goes through a request's fork; the global EntityManager is for start-up only.
     allowGlobalContext: false,
-    // `query` without `query-params`: the trace log shows statements with placeholders, never their values.
-    debug: logger?.isLevelEnabled('trace') ? ['query'] : false,
+    // `query` without `query-params`: the trace log shows statements with placeholders, not their values.
+    debug: logger?.isLevelEnabled('trace') ? (limits.logSqlValues ? ['query', 'query-params'] : ['query']) : false,
     logger: (message) => logger?.trace({ orm: message }, 'sql'),
     pool: { min: 0, max: 10 },
   });
