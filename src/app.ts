@@ -10,9 +10,9 @@ import Fastify, { type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier';
 import type { Config } from './config';
-import { openDatabase } from './db/database';
+import { openDatabase, type Database } from './db/database';
 import { ErrorCode } from './errors';
-import { formatError, unexpectedErrorLogger } from './graphql/format-error';
+import { formatError, serviceUnavailableStatus, unexpectedErrorLogger } from './graphql/format-error';
 import { trashPolicies } from './modules/trash-policies';
 import { ormOptions } from './orm';
 import type { RequestContext } from './request-context';
@@ -21,7 +21,8 @@ import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
 import { answerUnparsableRequest, registerNotFoundResponse } from './http/error-responses';
 import { registerHealthRoutes } from './http/health';
-import { createLogger } from './observability/logger';
+import { serveStartupProbes } from './http/startup-probes';
+import { createLogger, withSafeErrorLogging } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { MetricsEndpoint } from './observability/metrics-endpoint';
 import { outcomePlugin, registerRequestLog, trashChangeLogger } from './observability/request-log';
@@ -57,15 +58,26 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The one place that wires database, schema and HTTP together. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const logger = options.logger ?? createLogger(config);
+  const logger = options.logger ? withSafeErrorLogging(options.logger) : createLogger(config);
   const clock = options.clock ?? (() => new Date());
-  const database = await openDatabase(config, logger, ormOptions);
+  // Alive but not ready while the database is prepared (it may be down for a while): see startup-probes.ts.
+  const probes = await serveStartupProbes(config.host, config.port);
+  let database: Database;
+  try {
+    database = await openDatabase(config, logger, ormOptions);
+  } catch (error) {
+    await probes.close();
+    throw error;
+  }
   try {
     const isProduction = config.nodeEnv === 'production';
     const schema = await buildAppSchema();
     const verifyToken = createTokenVerifier(config.auth);
     if (config.auth.usingDevelopmentSecret) {
-      logger.warn('JWT_SECRET is not set: tokens are signed with the fixed development secret (npm run token prints one)');
+      logger.warn(
+        { host: config.host },
+        'JWT_SECRET is not set: tokens are signed with the fixed, public development secret (npm run token prints one), so the server listens on 127.0.0.1 only; set JWT_SECRET to serve other hosts',
+      );
     }
     const limits = queryLimits(config.limits, { hideSuggestions: isProduction });
 
@@ -115,6 +127,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       plugins: [
         fastifyApolloDrainPlugin(http),
         unexpectedErrorLogger(logger),
+        serviceUnavailableStatus(),
         // Before outcomePlugin: the response size limit replaces the answer's errors, which the outcome then reports.
         ...limits.plugins,
         outcomePlugin(),
@@ -139,10 +152,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         }),
     });
     const retention = new RetentionJob({ orm: database.orm, clock, settings: config.trash, policies: trashPolicies, logger, observer });
-    const address = await http.listen({ port: config.port, host: '0.0.0.0' });
-    const metricsUrl = await metricsEndpoint?.listen('0.0.0.0');
+    await probes.close();
+    const address = await http.listen({ port: probes.port, host: config.host });
+    const metricsUrl = await metricsEndpoint?.listen(config.host);
     const port = new URL(address).port;
-    const url = `http://localhost:${port}/graphql`;
+    const url = `http://${publicHostOf(config.host)}:${port}/graphql`;
     logger.info({ url }, 'GraphQL server ready');
     retention.start();
 
@@ -157,10 +171,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       stop: () =>
         (stopping ??= (async () => {
           closing = true;
+          let cancelling: Promise<void> | undefined;
           // In-flight requests get the grace period; whatever still runs after it is cut off.
           const cutOff = setTimeout(() => {
             logger.warn({ graceMs: config.shutdownGraceMs }, 'shutdown grace period over: closing remaining connections');
             http.server.closeAllConnections();
+            // A write its client will never see acknowledged must not commit afterwards.
+            cancelling = database.cancelInFlight();
           }, config.shutdownGraceMs);
           try {
             await apollo.stop();
@@ -169,15 +186,23 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           } finally {
             clearTimeout(cutOff);
           }
+          await cancelling;
           await retention.stop();
           await database.close();
           logger.info('stopped');
         })()),
     };
   } catch (error) {
+    await probes.close();
     await database.close();
     throw error;
   }
+}
+
+/** A wildcard address is reachable as localhost; a specific one by itself. */
+function publicHostOf(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function combineObservers(...observers: TrashObserver[]): TrashObserver {

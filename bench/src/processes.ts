@@ -85,6 +85,8 @@ export async function startAppServer(options: AppServerOptions): Promise<ChildSe
     HOME: process.env.HOME,
     NODE_ENV: 'production',
     LOG_LEVEL: options.logLevel,
+    // The calibration replays the logged statements under EXPLAIN, so it needs their values.
+    LOG_SQL_VALUES: options.logLevel === 'trace' ? 'true' : 'false',
     PORT: String(port),
     DATABASE_URL: options.databaseUrl,
     JWT_SECRET: options.secret,
