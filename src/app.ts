@@ -11,14 +11,17 @@ import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier';
 import type { Config } from './config';
 import { openDatabase } from './db/database';
+import { ReadRouter } from './db/read-routing';
 import { ErrorCode, formatError, unexpectedErrorLogger } from './errors';
 import { trashPolicies } from './modules/trash-policies';
 import { createRequestContext, type RequestContext } from './request-context';
 import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
+import { CONSISTENCY_TOKEN_HEADER, readRoutingPlugin, registerConsistencyTokenHeader } from './http/consistency';
 import { registerHealthRoutes } from './http/health';
 import { createLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
+import { ReplicaMetrics } from './observability/replica-metrics';
 import { outcomePlugin, registerRequestLog, trashChangeLogger } from './observability/request-log';
 import { RetentionJob } from './trash/retention.job';
 import type { TrashObserver } from './trash/trash-observer';
@@ -53,6 +56,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config);
   const clock = options.clock ?? (() => new Date());
   const database = await openDatabase(config, logger);
+  let readRouter: ReadRouter | undefined;
   try {
     const isProduction = config.nodeEnv === 'production';
     const schema = await buildAppSchema();
@@ -80,6 +84,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
     const metrics = new Metrics(database.orm, trashPolicies);
     const observer = combineObservers(trashChangeLogger(logger), metrics);
+    if (config.replicas.urls.length > 0) {
+      const replicaMetrics = new ReplicaMetrics(metrics.registry, () => readRouter?.status() ?? []);
+      readRouter = await ReadRouter.open(database.orm, config, logger, replicaMetrics);
+      registerConsistencyTokenHeader(http);
+    }
     registerRequestLog(http, logger, (outcome) => metrics.observeRequest(outcome));
     registerHealthRoutes(http, database.orm);
     if (config.metrics) {
@@ -110,12 +119,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         unexpectedErrorLogger(logger),
         outcomePlugin(),
         ...limits.plugins,
+        ...(readRouter ? [readRoutingPlugin(readRouter, logger)] : []),
         isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       ],
     });
     await apollo.start();
     const corsOrigins = isProduction ? [...config.corsOrigins] : [...config.corsOrigins, ...APOLLO_SANDBOX_ORIGINS];
-    await http.register(cors, { origin: corsOrigins.length > 0 ? corsOrigins : false, credentials: true });
+    await http.register(cors, {
+      origin: corsOrigins.length > 0 ? corsOrigins : false,
+      credentials: true,
+      exposedHeaders: ['x-request-id', CONSISTENCY_TOKEN_HEADER],
+    });
     await http.register(fastifyApollo(apollo), {
       path: '/graphql',
       context: async (request) =>
@@ -159,11 +173,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             clearTimeout(cutOff);
           }
           await retention.stop();
+          await readRouter?.close();
           await database.close();
           logger.info('stopped');
         })()),
     };
   } catch (error) {
+    await readRouter?.close();
     await database.close();
     throw error;
   }

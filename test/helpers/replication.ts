@@ -71,7 +71,15 @@ export async function startReplicatedCluster(): Promise<ReplicatedCluster> {
     await fs.chmod(path.join(replicaDir, 'pgdata'), 0o700);
 
     const replicaLog: string[] = [];
-    const replicaLogger = pino({ level: 'debug' }, { write: (line: string) => void replicaLog.push(line) });
+    const replicaLogger = pino(
+      { level: 'debug' },
+      {
+        write: (line: string) => {
+          const { postgres } = JSON.parse(line) as { postgres?: string };
+          if (postgres) replicaLog.push(postgres);
+        },
+      },
+    );
     const replicaPort = await findFreePort();
     const startReplicaServer = () =>
       startEmbeddedPostgres({
