@@ -69,7 +69,7 @@ async function createUser(server: ReplicatedServer): Promise<{ id: string; token
 }
 
 const listedIds = (response: { body: any }): string[] => response.body.data.users.nodes.map((node: { id: string }) => node.id);
-const until = async (condition: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
+const until = async (condition: () => Promise<boolean>, what: string, timeoutMs = 20_000) => {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);

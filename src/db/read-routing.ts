@@ -49,7 +49,7 @@ interface Replica {
 /** How often a read waiting for a replica to replay past its token looks again. */
 const WAIT_POLL_MS = 10;
 /** A replica that takes longer than this to answer a check counts as unreachable. */
-const CHECK_TIMEOUT_MS = 1000;
+const CHECK_TIMEOUT_MS = 2000;
 
 /**
  * Decides, per request, which server a read-only request reads from, and
@@ -73,6 +73,8 @@ export class ReadRouter {
   private checking: Promise<void> | undefined;
   private refreshing: Promise<void> | undefined;
   private turn = 0;
+  /** The primary's position at recent checks, oldest first: how old a replica's view is follows from them. */
+  private readonly primaryHistory: Array<{ at: number; position: bigint }> = [];
 
   private constructor(
     private readonly primaryOrm: MikroORM,
@@ -217,11 +219,17 @@ export class ReadRouter {
 
   /**
    * Lag: none when the replica has replayed what the primary had written just
-   * before; otherwise the time since it last replayed a transaction, i.e. how
-   * old its view of the data is at least.
+   * before; otherwise the age of the newest check at which the primary was no
+   * further than the replica is now: its view is at most that old. (Not the
+   * time since it last replayed a transaction: on an idle primary that is
+   * large while the replica lacks nothing but a moment's housekeeping record.)
+   * Before there is such a check, the time since its last replayed transaction
+   * stands in.
    */
   private async measureReplicas(): Promise<void> {
     const primaryPosition = await this.primaryPosition().catch(() => undefined);
+    const now = Date.now();
+    if (primaryPosition !== undefined) this.recordPrimaryPosition(now, primaryPosition);
     await Promise.all(
       this.replicas.map(async (replica) => {
         let row: { in_recovery: boolean; replayed: string | null; since_replay_ms: number | null };
@@ -240,10 +248,7 @@ export class ReadRouter {
         replica.down = false;
         if (!row.in_recovery) return this.skip(replica, 'not a replica: it is not in recovery');
         replica.replayed = row.replayed ? (parseWalPosition(row.replayed) ?? null) : null;
-        if (primaryPosition !== undefined) {
-          const caughtUp = replica.replayed !== null && replica.replayed >= primaryPosition;
-          replica.lagMs = caughtUp ? 0 : row.since_replay_ms === null ? null : Math.max(0, Math.round(row.since_replay_ms));
-        }
+        if (primaryPosition !== undefined) replica.lagMs = this.lagOf(replica.replayed, primaryPosition, now, row.since_replay_ms);
         if (replica.lagMs === null || replica.lagMs > this.settings.maxLagMs) {
           return this.skip(replica, replica.lagMs === null ? 'lag unknown: nothing replayed yet' : `lags ${replica.lagMs} ms`);
         }
@@ -251,6 +256,21 @@ export class ReadRouter {
         replica.state = 'usable';
       }),
     );
+  }
+
+  private recordPrimaryPosition(at: number, position: bigint): void {
+    this.primaryHistory.push({ at, position });
+    // Enough history to tell any lag up to twice the limit; older checks say nothing more.
+    const horizon = at - 2 * this.settings.maxLagMs - 2 * this.settings.checkIntervalMs;
+    while (this.primaryHistory.length > 2 && this.primaryHistory[0].at < horizon) this.primaryHistory.shift();
+  }
+
+  private lagOf(replayed: bigint | null, primaryPosition: bigint, now: number, sinceReplayMs: number | null): number | null {
+    if (replayed !== null && replayed >= primaryPosition) return 0;
+    const reached = replayed === null ? undefined : this.primaryHistory.findLast((check) => check.position <= replayed);
+    if (reached) return now - reached.at;
+    const oldest = now - this.primaryHistory[0].at;
+    return sinceReplayMs === null ? null : Math.max(oldest, Math.round(sinceReplayMs));
   }
 
   /** While reads wait for a token, the replay positions of usable replicas are read again (one refresh at a time). */
