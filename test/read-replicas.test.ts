@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app';
 import { loadConfig, type Config, type ReplicaSettings } from '../src/config';
-import { ReadRouter } from '../src/db/read-routing';
+import { ReadRouter, withPgClient } from '../src/db/read-routing';
 import { parseWalPosition } from '../src/db/wal-position';
 import { adminAuthorization, TEST_JWT_SECRET } from './helpers/auth';
 import { startReplicatedCluster, type ReplicatedCluster } from './helpers/replication';
@@ -92,7 +92,7 @@ describe('read replicas', () => {
     try {
       const target = await router.route(undefined);
       expect(target.name).toBe('replica-1');
-      const inRecovery = (em: typeof target.em) => router.withClient(em, async (client) => (await client.query('select pg_is_in_recovery() as r')).rows[0].r);
+      const inRecovery = (em: typeof target.em) => withPgClient(em.fork(), async (client) => (await client.query('select pg_is_in_recovery() as r')).rows[0].r);
       expect(await inRecovery(target.em)).toBe(true);
       expect((await target.em.getConnection().execute('select pg_is_in_recovery() as r'))[0].r).toBe(true);
       expect(await inRecovery(router.primary.em)).toBe(false);

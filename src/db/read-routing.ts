@@ -3,7 +3,7 @@ import type { ClientBase } from 'pg';
 import type { Logger } from 'pino';
 import type { Config, ReplicaSettings } from '../config';
 import { ormOptions } from './orm.config';
-import { replicaCannotServe, replicaDriver } from './replica-driver';
+import { failoverOf, replicaCannotServe, replicaDriver } from './replica-driver';
 import { COMMITTED_POSITION_SQL, formatWalPosition, parseWalPosition } from './wal-position';
 
 /** Where a read-only request runs its statements: the primary or one replica. */
@@ -159,34 +159,6 @@ export class ReadRouter {
     return this.replicas.map((replica) => ({ name: replica.name, usable: replica.state === 'usable', lagMs: replica.lagMs }));
   }
 
-  /**
-   * Runs `work` on a pg client of the server `em` belongs to (for code that
-   * sends its own statements, such as prepared ones). When that server is a
-   * replica that cannot serve, `work` runs again on the primary.
-   */
-  async withClient<R>(em: EntityManager, work: (client: ClientBase) => Promise<R>): Promise<R> {
-    const replica = this.replicas.find((candidate) => candidate.orm.em.getDriver() === em.getDriver());
-    const run = async (target: EntityManager) => {
-      const client = target.getConnection().getKnex().client;
-      const connection = (await client.acquireConnection()) as ClientBase;
-      try {
-        return await work(connection);
-      } finally {
-        await client.releaseConnection(connection);
-      }
-    };
-    if (!replica) return run(em);
-    if (replica.down) return run(this.primary.em);
-    try {
-      return await run(em);
-    } catch (error) {
-      if (!replicaCannotServe(error)) throw error;
-      this.observer?.failedOver(replica.name);
-      this.markDown(replica, error);
-      return run(this.primary.em);
-    }
-  }
-
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.checking;
@@ -318,4 +290,33 @@ function withTimeout<T>(work: Promise<T>): Promise<T> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+/**
+ * Runs `work` on a pg client of the server `em` belongs to, for code that
+ * sends its own statements (prepared ones, say) on a request's EntityManager:
+ * it reads where the request was routed. When that server is a replica that
+ * cannot serve, `work` runs again on the primary, as the ORM's statements do.
+ */
+export async function withPgClient<R>(em: EntityManager, work: (client: ClientBase) => Promise<R>): Promise<R> {
+  const run = async (connection: PostgreSqlConnection) => {
+    const client = connection.getKnex().client;
+    const pgClient = (await client.acquireConnection()) as ClientBase;
+    try {
+      return await work(pgClient);
+    } finally {
+      await client.releaseConnection(pgClient);
+    }
+  };
+  const own = em.getConnection() as PostgreSqlConnection;
+  const failover = failoverOf(em.getDriver());
+  if (!failover) return run(own);
+  if (failover.isDown()) return run(failover.primary());
+  try {
+    return await run(own);
+  } catch (error) {
+    if (!replicaCannotServe(error)) throw error;
+    failover.failed(error);
+    return run(failover.primary());
+  }
 }

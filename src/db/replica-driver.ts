@@ -13,6 +13,13 @@ export interface ReplicaFailover {
 
 type ExecuteArguments = Parameters<PostgreSqlConnection['execute']>;
 
+const failovers = new WeakMap<object, ReplicaFailover>();
+
+/** The fallback of a replica's driver; undefined for the primary's. */
+export function failoverOf(driver: object): ReplicaFailover | undefined {
+  return failovers.get(driver);
+}
+
 /**
  * A MikroORM driver for one replica whose statements fall back to the
  * primary when the replica cannot serve them (stopped, restarting,
@@ -40,6 +47,7 @@ export function replicaDriver(failover: ReplicaFailover): new (config: Configura
     constructor(config: Configuration) {
       super(config);
       (this as unknown as { connection: PostgreSqlConnection }).connection = new ReplicaConnection(this.config);
+      failovers.set(this, failover);
     }
   };
 }
