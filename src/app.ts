@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
+import { ReadRouter } from './db/read-routing';
 import { ErrorCode } from './errors';
 import { formatError, serviceUnavailableStatus, unexpectedErrorLogger } from './graphql/format-error';
 import { trashPolicies } from './modules/trash-policies';
@@ -20,11 +21,13 @@ import { createRequestContext } from './services';
 import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
 import { answerUnparsableRequest, registerNotFoundResponse } from './http/error-responses';
+import { CONSISTENCY_TOKEN_HEADER, readRoutingPlugin, registerConsistencyTokenHeader } from './http/consistency';
 import { registerHealthRoutes } from './http/health';
 import { serveStartupProbes } from './http/startup-probes';
 import { createLogger, withSafeErrorLogging } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { MetricsEndpoint } from './observability/metrics-endpoint';
+import { ReplicaMetrics } from './observability/replica-metrics';
 import { outcomePlugin, registerRequestLog, trashChangeLogger } from './observability/request-log';
 import { RetentionJob } from './trash/retention.job';
 import type { TrashObserver } from './trash/trash-observer';
@@ -69,6 +72,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await probes.close();
     throw error;
   }
+  let readRouter: ReadRouter | undefined;
   try {
     const isProduction = config.nodeEnv === 'production';
     const schema = await buildAppSchema();
@@ -100,6 +104,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
     const metrics = new Metrics(database.orm, trashPolicies, config.metricsAccess);
     const observer = combineObservers(trashChangeLogger(logger), metrics);
+    if (config.replicas.urls.length > 0) {
+      const replicaMetrics = new ReplicaMetrics(metrics.registry, () => readRouter?.status() ?? []);
+      readRouter = await ReadRouter.open(database.orm, config, logger, ormOptions, replicaMetrics);
+      registerConsistencyTokenHeader(http);
+    }
     registerRequestLog(http, logger, (outcome) => metrics.observeRequest(outcome));
     registerHealthRoutes(http, database.orm);
     registerNotFoundResponse(http);
@@ -130,13 +139,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         serviceUnavailableStatus(),
         // Before outcomePlugin: the response size limit replaces the answer's errors, which the outcome then reports.
         ...limits.plugins,
+        ...(readRouter ? [readRoutingPlugin(readRouter, logger)] : []),
         outcomePlugin(),
         isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       ],
     });
     await apollo.start();
     const corsOrigins = isProduction ? [...config.corsOrigins] : [...config.corsOrigins, ...APOLLO_SANDBOX_ORIGINS];
-    await http.register(cors, { origin: corsOrigins.length > 0 ? corsOrigins : false, credentials: true });
+    await http.register(cors, {
+      origin: corsOrigins.length > 0 ? corsOrigins : false,
+      credentials: true,
+      exposedHeaders: ['x-request-id', CONSISTENCY_TOKEN_HEADER],
+    });
     await http.register(fastifyApollo(apollo), {
       path: '/graphql',
       context: async (request) =>
@@ -188,12 +202,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           }
           await cancelling;
           await retention.stop();
+          await readRouter?.close();
           await database.close();
           logger.info('stopped');
         })()),
     };
   } catch (error) {
     await probes.close();
+    await readRouter?.close();
     await database.close();
     throw error;
   }

@@ -9,6 +9,8 @@ export interface Config {
   readonly host: string;
   /** External PostgreSQL; when absent an embedded server is started on `dataDir`. */
   readonly databaseUrl: string | undefined;
+  /** Streaming replicas that serve reads outside transactions; none by default. */
+  readonly replicas: ReplicaSettings;
   readonly dataDir: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Debugging only: the trace log shows SQL statements with their values, which are personal data. */
@@ -79,6 +81,17 @@ export interface AuthSettings {
 /** Known to everyone who reads this file: fine for a laptop, refused in production. */
 export const DEVELOPMENT_JWT_SECRET = 'trash-graphql-development-secret-not-for-production';
 
+export interface ReplicaSettings {
+  /** `postgres://` URLs of streaming replicas of the primary; empty: every query goes to the primary. */
+  readonly urls: readonly string[];
+  /** A replica whose replay lags more than this is skipped until it catches up. */
+  readonly maxLagMs: number;
+  /** How long a read carrying a consistency token waits for a replica to replay past it before reading from the primary. */
+  readonly waitMs: number;
+  /** How often each replica's reachability and lag are measured. */
+  readonly checkIntervalMs: number;
+}
+
 export interface TrashSettings {
   /** Days a record stays in the trash before the retention job purges it; 0 disables automatic purge. */
   readonly retentionDays: number;
@@ -96,6 +109,14 @@ const environmentSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .transform((value) => value.split(',').map((url) => url.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a comma-separated list of postgres:// URLs')))
+    .default([]),
+  REPLICA_MAX_LAG_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
+  REPLICA_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(200),
+  REPLICA_CHECK_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),
   DATA_DIR: z.string().min(1).default('./.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_SQL_VALUES: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
@@ -142,6 +163,10 @@ const acceptedForms: Record<string, string> = {
   PORT: 'an integer from 0 to 65535',
   HOST: 'an address such as 0.0.0.0, 127.0.0.1 or ::',
   DATABASE_URL: 'postgres://user:password@host:5432/database',
+  DATABASE_REPLICA_URLS: 'comma-separated postgres://user:password@host:5432/database URLs',
+  REPLICA_MAX_LAG_MS: 'a whole number of milliseconds up to 3600000',
+  REPLICA_WAIT_MS: 'a whole number of milliseconds up to 60000',
+  REPLICA_CHECK_INTERVAL_MS: 'a whole number of milliseconds from 50 to 600000',
   DATA_DIR: 'a directory path',
   LOG_LEVEL: 'fatal, error, warn, info, debug, trace or silent',
   LOG_SQL_VALUES: 'true or false',
@@ -208,6 +233,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Anyone can mint an admin token with the published development secret: keep the server off the network.
     host: hasKey ? (values.HOST ?? '0.0.0.0') : '127.0.0.1',
     databaseUrl: values.DATABASE_URL,
+    replicas: Object.freeze({
+      urls: Object.freeze(values.DATABASE_REPLICA_URLS),
+      maxLagMs: values.REPLICA_MAX_LAG_MS,
+      waitMs: values.REPLICA_WAIT_MS,
+      checkIntervalMs: values.REPLICA_CHECK_INTERVAL_MS,
+    }),
     dataDir: path.resolve(values.DATA_DIR),
     logLevel: values.LOG_LEVEL,
     logSqlValues: values.LOG_SQL_VALUES === 'true',

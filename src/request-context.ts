@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/audit.service';
 import type { PostService } from './modules/post/post.service';
@@ -13,7 +14,13 @@ export interface Services {
 
 /** What every resolver receives: the services for this request, bound to its own EntityManager fork. */
 export interface RequestContext {
-  services: Services;
+  /** Built on first use, on a fork of the server chosen for this request (the primary unless `readFrom` said otherwise). */
+  readonly services: Services;
+  /**
+   * Makes a read-only request read from another server (a replica). Called
+   * once the operation is known to be a query, before any resolver runs.
+   */
+  readFrom(em: EntityManager): void;
   logger: Logger;
   /** From x-request-id or generated; in logs, the response header and masked errors. */
   requestId: string;

@@ -161,7 +161,7 @@ async function frequentStatements(client: pg.Client, database: string): Promise<
   return rows.map((row) => ({ calls: Number(row.calls), query: row.query.replace(/\s+/g, ' ').slice(0, 200) }));
 }
 
-async function scenarioInputs(client: pg.Client, live: number): Promise<ScenarioInputs> {
+export async function scenarioInputs(client: pg.Client, live: number): Promise<ScenarioInputs> {
   const depth = Math.min(20_000, Math.max(1, Math.floor(live / 2)));
   const { rows: deep } = await client.query<{ created_at: Date; id: string }>(
     `select created_at, id from users where deleted_at is null order by created_at desc, id desc offset $1 limit 1`,

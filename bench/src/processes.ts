@@ -71,6 +71,8 @@ export interface AppServerOptions {
   logLevel: 'silent' | 'trace';
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** More environment variables, e.g. DATABASE_REPLICA_URLS. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -91,6 +93,7 @@ export async function startAppServer(options: AppServerOptions): Promise<ChildSe
     DATABASE_URL: options.databaseUrl,
     JWT_SECRET: options.secret,
     PURGE_INTERVAL_SECONDS: '86400',
+    ...options.env,
   };
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(distDir, 'main.js')], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = track(child);

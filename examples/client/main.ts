@@ -10,6 +10,11 @@
  *
  * GRAPHQL_URL defaults to http://localhost:4000/graphql; when GRAPHQL_TOKEN is
  * set, every request carries `Authorization: Bearer $GRAPHQL_TOKEN`.
+ *
+ * Read-your-writes: a server with read replicas answers every mutation with an
+ * `x-consistency-token` header. The client sends the latest one back on every
+ * later request, so that the trash listing right after the delete is read
+ * from a replica only once that replica has the delete (else from the primary).
  */
 import { randomBytes } from 'node:crypto';
 import type { GraphQLClient } from 'graphql-request' with { 'resolution-mode': 'import' };
@@ -137,11 +142,22 @@ export async function runClient(options: ClientOptions): Promise<ClientSummary> 
   };
 }
 
+/** The header in which the server hands out, and expects back, the position of the client's latest write. */
+export const CONSISTENCY_TOKEN_HEADER = 'x-consistency-token';
+
 async function createClient(options: ClientOptions): Promise<GraphQLClient> {
   // graphql-request is an ES module; a dynamic import loads it from this CommonJS program.
   const { GraphQLClient } = await import('graphql-request');
   const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
-  return new GraphQLClient(options.url, { headers });
+  const client: GraphQLClient = new GraphQLClient(options.url, {
+    headers,
+    // Keep the newest token a response carried, and send it with every later request.
+    responseMiddleware: (response) => {
+      const token = response instanceof Error ? null : response.headers.get(CONSISTENCY_TOKEN_HEADER);
+      if (token) client.setHeader(CONSISTENCY_TOKEN_HEADER, token);
+    },
+  });
+  return client;
 }
 
 /** One line per GraphQL error (`CODE: message`), or the error's own message. */
