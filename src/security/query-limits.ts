@@ -13,6 +13,9 @@ import { QueryTooComplexError } from '../errors';
  */
 export const connectionCost: ComplexityEstimator = ({ args, childComplexity }) => 1 + (Number(args.first) || 20) * childComplexity;
 
+/** Cost of a field that returns one item per id it is given (`nodes(ids)`). */
+export const perIdCost: ComplexityEstimator = ({ args, childComplexity }) => 1 + (Array.isArray(args.ids) ? args.ids.length : 1) * childComplexity;
+
 /**
  * Depth, alias and directive limits (graphql-armor), field suggestions hidden
  * in production, and the cost limit (graphql-query-complexity), all checked
