@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { DocumentNode, GraphQLSchema, ValidationRule } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { QueryLimits } from '../config';
 import { QueryTooComplexError } from '../errors';
@@ -58,13 +58,20 @@ function costLimitPlugin(limit: number): ApolloServerPlugin {
           let known = costs.get(document);
           let cost = known?.get(key);
           if (cost === undefined) {
-            cost = getComplexity({
-              schema,
-              query: document,
-              operationName: request.operationName,
-              variables: request.variables,
-              estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
-            });
+            try {
+              cost = getComplexity({
+                schema,
+                query: document,
+                operationName: request.operationName,
+                variables: request.variables,
+                estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+              });
+            } catch (error) {
+              // getComplexity coerces the variables itself and throws an uncoded error on a bad value. Nothing
+              // runs with bad variables: graphql-js refuses them before any resolver, as BAD_USER_INPUT (HTTP 400).
+              if (error instanceof GraphQLError) return;
+              throw error;
+            }
             if (!known) costs.set(document, (known = new Map()));
             if (known.size >= MAX_COSTS_PER_DOCUMENT) known.clear();
             known.set(key, cost);
