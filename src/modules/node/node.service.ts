@@ -8,8 +8,8 @@ export const MAX_NODE_IDS = 100;
 
 /**
  * Finds the records of one type by id, in one statement: an entry for every id
- * that exists in its table, holding the record, or null when the caller may
- * not see it (a trashed record not asked for, or not its own).
+ * found, holding the record, or null when the caller may not see it (another
+ * member's trashed record). Ids it has no entry for are looked for elsewhere.
  */
 type NodeLookup = (ids: readonly string[], includeDeleted: boolean) => Promise<Map<string, object | null>>;
 
