@@ -11,9 +11,12 @@ import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier';
 import type { Config } from './config';
 import { openDatabase } from './db/database';
-import { ErrorCode, formatError, unexpectedErrorLogger } from './errors';
+import { ErrorCode } from './errors';
+import { formatError, unexpectedErrorLogger } from './graphql/format-error';
 import { trashPolicies } from './modules/trash-policies';
-import { createRequestContext, type RequestContext } from './request-context';
+import { ormOptions } from './orm';
+import type { RequestContext } from './request-context';
+import { createRequestContext } from './services';
 import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
 import { registerHealthRoutes } from './http/health';
@@ -22,7 +25,7 @@ import { Metrics } from './observability/metrics';
 import { outcomePlugin, registerRequestLog, trashChangeLogger } from './observability/request-log';
 import { RetentionJob } from './trash/retention.job';
 import type { TrashObserver } from './trash/trash-observer';
-import type { Clock } from './trash/service-context';
+import type { Clock } from './service-context';
 
 export interface App {
   /** Where the GraphQL endpoint answers, e.g. http://localhost:4000/graphql */
@@ -52,7 +55,7 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config);
   const clock = options.clock ?? (() => new Date());
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, ormOptions);
   try {
     const isProduction = config.nodeEnv === 'production';
     const schema = await buildAppSchema();

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { defaultOptions, runBench, type BenchRun } from '../bench/src/bench';
+import { defaultOptions, runBench } from '../bench/src/bench';
+import type { BenchRun } from '../bench/src/results';
 
 /**
  * A smoke run of `npm run bench` (tiny dataset, one short round) on the

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_ID } from './helpers/auth';
 import { onlyError, startTestServer, type TestServer } from './helpers/test-server';
+import { createPost, deletePost, findPost, POST_FIELDS, type PostView } from './helpers/posts';
+import { TRASH_FIELDS, type TrashableView as Trashed } from './helpers/trashable';
 import { createUser } from './helpers/users';
 
 const UNKNOWN_ID = '01a22707-0000-7000-8000-000000000000';
-const TRASH_FIELDS = 'id version deletedAt deletedBy deleteReason deletionId purgeAt isDeleted';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -12,34 +13,10 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-interface Trashed {
-  id: string;
-  version: number;
-  deletedAt: string | null;
-  deletedBy: string | null;
-  deleteReason: string | null;
-  deletionId: string | null;
-  purgeAt: string | null;
-  isDeleted: boolean;
-}
-
-let postSequence = 0;
-
 async function mutate<T>(field: string, query: string, variables: Record<string, unknown>): Promise<T> {
   const response = await server.gql(query, variables);
   if (!response.data?.[field]) throw new Error(`${field} failed: ${JSON.stringify(response.errors)}`);
   return response.data[field];
-}
-
-function createPost(authorId: string): Promise<Trashed> {
-  postSequence += 1;
-  return mutate('createPost', `mutation($input: CreatePostInput!) { createPost(input: $input) { ${TRASH_FIELDS} } }`, {
-    input: { authorId, title: `Cascade post ${postSequence}`, body: 'text' },
-  });
-}
-
-function deletePost(id: string): Promise<Trashed> {
-  return mutate('deletePost', `mutation($id: ID!) { deletePost(id: $id) { ${TRASH_FIELDS} } }`, { id });
 }
 
 function deleteUser(id: string, reason?: string): Promise<Trashed> {
@@ -51,13 +28,14 @@ function restoreUser(id: string) {
 }
 
 function restorePost(id: string) {
-  return server.gql(`mutation($id: ID!) { restorePost(id: $id) { ${TRASH_FIELDS} } }`, { id });
+  return server.gql(`mutation($id: ID!) { restorePost(id: $id) { ${POST_FIELDS} } }`, { id });
 }
 
-async function findPost(id: string): Promise<Trashed> {
-  const response = await server.gql(`query($id: ID!) { post(id: $id, includeDeleted: true) { ${TRASH_FIELDS} } }`, { id });
-  expect(response.errors).toBeUndefined();
-  return response.data.post;
+/** A post, live or trashed, that must exist. */
+async function findAnyPost(id: string): Promise<PostView> {
+  const post = await findPost(server, id, true);
+  expect(post).not.toBeNull();
+  return post!;
 }
 
 async function findUser(id: string): Promise<Trashed> {
@@ -77,10 +55,10 @@ async function snapshot(userId: string) {
 /** A user with posts A (trashed on its own before the user), B and C (live when the user is trashed). */
 async function trashedUserWithPosts(reason?: string) {
   const user = await createUser(server);
-  const a = await createPost(user.id);
-  const b = await createPost(user.id);
-  const c = await createPost(user.id);
-  const aTrashed = await deletePost(a.id);
+  const a = await createPost(server, user.id);
+  const b = await createPost(server, user.id);
+  const c = await createPost(server, user.id);
+  const aTrashed = await deletePost(server, a.id);
   const userTrashed = await deleteUser(user.id, reason);
   return { user, userTrashed, a, b, c, aTrashed };
 }
@@ -88,13 +66,13 @@ async function trashedUserWithPosts(reason?: string) {
 describe('deleting a user', () => {
   it('trashes the user and its live posts as one deletion: same deletionId, deletedAt, reason and purgeAt', async () => {
     const user = await createUser(server);
-    const b = await createPost(user.id);
-    const c = await createPost(user.id);
+    const b = await createPost(server, user.id);
+    const c = await createPost(server, user.id);
     const trashed = await deleteUser(user.id, 'spam account');
     expect(trashed).toMatchObject({ id: user.id, isDeleted: true, deleteReason: 'spam account', deletedBy: ADMIN_ID });
     expect(trashed.deletionId).toMatch(/^[0-9a-f-]{36}$/);
     for (const post of [b, c]) {
-      expect(await findPost(post.id)).toMatchObject({
+      expect(await findAnyPost(post.id)).toMatchObject({
         isDeleted: true,
         deletionId: trashed.deletionId,
         deletedAt: trashed.deletedAt,
@@ -107,8 +85,8 @@ describe('deleting a user', () => {
 
   it('records one DELETE event that counts the cascaded posts', async () => {
     const user = await createUser(server);
-    await createPost(user.id);
-    await createPost(user.id);
+    await createPost(server, user.id);
+    await createPost(server, user.id);
     const trashed = await deleteUser(user.id);
     const response = await server.gql(`query($id: ID!) { auditEvents(entityId: $id, first: 10) { nodes { action affected deletionId } } }`, {
       id: user.id,
@@ -119,7 +97,7 @@ describe('deleting a user', () => {
 
   it('leaves a post trashed earlier on its own with its own deletionId and deletedAt', async () => {
     const { userTrashed, a, aTrashed } = await trashedUserWithPosts();
-    const stored = await findPost(a.id);
+    const stored = await findAnyPost(a.id);
     expect(stored).toEqual(aTrashed);
     expect(stored.deletionId).not.toBe(userTrashed.deletionId);
     expect(new Date(stored.deletedAt!).getTime()).toBeLessThanOrEqual(new Date(userTrashed.deletedAt!).getTime());
@@ -128,31 +106,31 @@ describe('deleting a user', () => {
   it("does not touch other users' posts", async () => {
     const user = await createUser(server);
     const other = await createUser(server);
-    await createPost(user.id);
-    const untouched = await createPost(other.id);
+    await createPost(server, user.id);
+    const untouched = await createPost(server, other.id);
     await deleteUser(user.id);
-    expect(await findPost(untouched.id)).toEqual(untouched);
+    expect(await findAnyPost(untouched.id)).toEqual(untouched);
   });
 
   it('increments the version of every cascaded post by one on delete and again on restore', async () => {
     const user = await createUser(server);
-    const b = await createPost(user.id);
-    const c = await createPost(user.id);
+    const b = await createPost(server, user.id);
+    const c = await createPost(server, user.id);
     await server.gql(`mutation($id: ID!) { updatePost(id: $id, input: { title: "edited" }) { version } }`, { id: c.id });
-    const alone = await createPost(user.id);
-    await deletePost(alone.id); // version 2, not part of the user's deletion
-    expect((await findPost(b.id)).version).toBe(1);
-    expect((await findPost(c.id)).version).toBe(2);
+    const alone = await createPost(server, user.id);
+    await deletePost(server, alone.id); // version 2, not part of the user's deletion
+    expect((await findAnyPost(b.id)).version).toBe(1);
+    expect((await findAnyPost(c.id)).version).toBe(2);
 
     await deleteUser(user.id);
-    expect((await findPost(b.id)).version).toBe(2);
-    expect((await findPost(c.id)).version).toBe(3);
-    expect((await findPost(alone.id)).version).toBe(2);
+    expect((await findAnyPost(b.id)).version).toBe(2);
+    expect((await findAnyPost(c.id)).version).toBe(3);
+    expect((await findAnyPost(alone.id)).version).toBe(2);
 
     expect((await restoreUser(user.id)).errors).toBeUndefined();
-    expect((await findPost(b.id)).version).toBe(3);
-    expect((await findPost(c.id)).version).toBe(4);
-    expect((await findPost(alone.id)).version).toBe(2);
+    expect((await findAnyPost(b.id)).version).toBe(3);
+    expect((await findAnyPost(c.id)).version).toBe(4);
+    expect((await findAnyPost(alone.id)).version).toBe(2);
   });
 });
 
@@ -163,9 +141,9 @@ describe('restoring a user', () => {
     expect(response.errors).toBeUndefined();
     expect(response.data.restoreUser).toMatchObject({ id: user.id, isDeleted: false, deletedAt: null, deletionId: null, purgeAt: null });
     for (const post of [b, c]) {
-      expect(await findPost(post.id)).toMatchObject({ isDeleted: false, deletedAt: null, deletionId: null, deleteReason: null, purgeAt: null });
+      expect(await findAnyPost(post.id)).toMatchObject({ isDeleted: false, deletedAt: null, deletionId: null, deleteReason: null, purgeAt: null });
     }
-    expect(await findPost(aTrashed.id)).toEqual(aTrashed);
+    expect(await findAnyPost(aTrashed.id)).toEqual(aTrashed);
 
     const live = await server.gql(`query($id: ID!) { posts(authorId: $id, first: 10) { totalCount nodes { id } } }`, { id: user.id });
     expect(live.data.posts.totalCount).toBe(2);
@@ -174,20 +152,20 @@ describe('restoring a user', () => {
 
   it('keeps a post trashed on its own after the author was restored in the trash through a later delete and restore of the author', async () => {
     const user = await createUser(server);
-    const kept = await createPost(user.id);
-    const later = await createPost(user.id);
+    const kept = await createPost(server, user.id);
+    const later = await createPost(server, user.id);
     await deleteUser(user.id);
     expect((await restoreUser(user.id)).errors).toBeUndefined();
-    expect((await findPost(later.id)).isDeleted).toBe(false);
+    expect((await findAnyPost(later.id)).isDeleted).toBe(false);
 
-    const laterTrashed = await deletePost(later.id);
+    const laterTrashed = await deletePost(server, later.id);
     const secondDeletion = await deleteUser(user.id);
-    expect(await findPost(later.id)).toEqual(laterTrashed);
-    expect((await findPost(kept.id)).deletionId).toBe(secondDeletion.deletionId);
+    expect(await findAnyPost(later.id)).toEqual(laterTrashed);
+    expect((await findAnyPost(kept.id)).deletionId).toBe(secondDeletion.deletionId);
 
     expect((await restoreUser(user.id)).errors).toBeUndefined();
-    expect(await findPost(later.id)).toEqual(laterTrashed);
-    expect((await findPost(kept.id)).isDeleted).toBe(false);
+    expect(await findAnyPost(later.id)).toEqual(laterTrashed);
+    expect((await findAnyPost(kept.id)).isDeleted).toBe(false);
   });
 
   it('fails with CONFLICT on username when a live user took it (ignoring case), and changes nothing', async () => {
@@ -226,17 +204,17 @@ describe('restoring a post', () => {
     const { user, a, aTrashed } = await trashedUserWithPosts();
     expect(onlyError(await restorePost(a.id)).code).toBe('PRECONDITION_FAILED');
     expect((await restoreUser(user.id)).errors).toBeUndefined();
-    expect(await findPost(a.id)).toEqual(aTrashed);
+    expect(await findAnyPost(a.id)).toEqual(aTrashed);
 
     const response = await restorePost(a.id);
     expect(response.errors).toBeUndefined();
     expect(response.data.restorePost).toMatchObject({ id: a.id, isDeleted: false, deletedAt: null, deletionId: null, version: aTrashed.version + 1 });
-    expect((await findPost(a.id)).isDeleted).toBe(false);
+    expect((await findAnyPost(a.id)).isDeleted).toBe(false);
   });
 
   it('returns a live post unchanged', async () => {
     const user = await createUser(server);
-    const post = await createPost(user.id);
+    const post = await createPost(server, user.id);
     const response = await restorePost(post.id);
     expect(response.data.restorePost).toEqual(post);
   });
@@ -311,7 +289,7 @@ describe('restorePreview', () => {
     const preview = (await server.gql(previewQuery, { id: user.id })).data.restorePreview;
     expect((await restoreUser(user.id)).errors).toBeUndefined();
     const liveNow: string[] = [];
-    for (const id of [a.id, b.id, c.id]) if (!(await findPost(id)).isDeleted) liveNow.push(id);
+    for (const id of [a.id, b.id, c.id]) if (!(await findAnyPost(id)).isDeleted) liveNow.push(id);
     if (!(await findUser(user.id)).isDeleted) liveNow.push(user.id);
     expect(liveNow.sort()).toEqual(preview.items.map((item: PreviewItem) => item.id).sort());
     expect(liveNow).toHaveLength(3);

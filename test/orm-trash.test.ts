@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { migrate } from '../src/db/database';
 import { User } from '../src/modules/user/user.entity';
-import { SOFT_DELETE_FILTER } from '../src/trash/trashable.entity';
+import { SOFT_DELETE_FILTER, withoutSoftDelete } from '../src/trash/trashable.entity';
 import pino from 'pino';
 import { openRecordingDatabase, type RecordingDatabase } from './helpers/orm';
 
@@ -61,7 +61,7 @@ describe('the softDelete filter and em.remove', () => {
     await em.flush();
 
     const reader = orm.em.fork();
-    const withTrash = await reader.findOne(User, trashed.id, { filters: { [SOFT_DELETE_FILTER]: false } });
+    const withTrash = await reader.findOne(User, trashed.id, withoutSoftDelete);
     expect(withTrash?.deletedAt).toBeInstanceOf(Date);
     const next = orm.em.fork();
     expect(await next.findOne(User, trashed.id)).toBeNull();

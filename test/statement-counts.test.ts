@@ -45,6 +45,20 @@ describe('no N+1: nested connections cost a constant number of statements', () =
     expect(first.posts.nodes.map((post: { id: string }) => post.id)).toEqual(own.rows.map((row) => row.id));
   });
 
+  it('totalCount of an unrestricted listing reads the maintained row counts, never a count over the table', async () => {
+    for (const query of [
+      '{ users(first: 1) { totalCount } }',
+      '{ users(first: 1, onlyDeleted: true) { totalCount } }',
+      '{ posts(first: 1, includeDeleted: true) { totalCount } }',
+      '{ users(first: 5) { nodes { posts(first: 1) { totalCount } } } }',
+      '{ trash(first: 1) { totalCount } }',
+    ]) {
+      const statements = await statementsFor(query);
+      expect(statements.join('\n'), query).not.toMatch(/count\(/i);
+      expect(statements.some((statement) => statement.includes('"row_counts"')), query).toBe(true);
+    }
+  });
+
   it('a list without totalCount does not count', async () => {
     const statements = await statementsFor('{ users(first: 20) { nodes { id } } }');
     expect(statements).toHaveLength(1);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Access, systemAccess } from '../src/auth/access';
 import { trashPolicies } from '../src/modules/trash-policies';
-import type { ServiceContext } from '../src/trash/service-context';
+import type { ServiceContext } from '../src/service-context';
 import { TrashBinService } from '../src/trash/trash-bin.service';
 import type { TrashSearch } from '../src/trash/trash-search';
 import { openRecordingDatabase, type RecordingDatabase } from './helpers/orm';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { flattenPlan, type PlanNode } from '../src/db/explain';
 import { User } from '../src/modules/user/user.entity';
-import { findKeysetPage } from '../src/trash/pagination';
+import { findKeysetPage } from '../src/graphql/keyset-page';
 import { trashOrder, type TrashVisibility } from '../src/trash/trash-listing';
 import { openRecordingDatabase, type RecordingDatabase } from './helpers/orm';
 
@@ -26,17 +27,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => database?.close());
 
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Relation Name'?: string;
-  Plans?: PlanNode[];
-}
-
-function flatten(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(flatten)];
-}
-
 /** Runs the listing exactly as the API does, then EXPLAINs each statement it sent. */
 async function plansOf(work: () => Promise<unknown>): Promise<PlanNode[][]> {
   statements.length = 0;
@@ -46,7 +36,7 @@ async function plansOf(work: () => Promise<unknown>): Promise<PlanNode[][]> {
   const plans: PlanNode[][] = [];
   for (const sql of sent) {
     const [row] = await connection.execute(`explain (format json) ${sql}`);
-    plans.push(flatten(row['QUERY PLAN'][0].Plan));
+    plans.push(flattenPlan(row['QUERY PLAN'][0].Plan));
   }
   return plans;
 }

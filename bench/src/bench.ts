@@ -1,14 +1,16 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs as parseCommandLine } from 'node:util';
 import pg from 'pg';
 import { calibrate, type Calibration } from './calibrate';
 import { createDatabase, databaseExists, databaseUrl, dropDatabase, enableStatStatements, openBenchServer, withClient } from './database';
-import { runLoad, type LoadResult, type Target } from './load';
+import { runLoad, type Target } from './load';
 import { BENCH_ADMIN_ID, BENCH_JWT_SECRET, benchDistDir, DEFAULT_DATABASE_NAME, repoRoot, requireDist } from './paths';
 import { cpuMsOf, memoryOf, runNodeJson, sampleRss, startAppServer, startFloor, type ChildServer } from './processes';
 import { summariseProfile, type ProfileSummary } from './profile';
-import { evaluateTargets, printReport, type Targets } from './report';
+import { evaluateTargets, printReport } from './report';
+import type { BenchRun, Measurement, PurgeResult, ScenarioResult, Targets, TargetSummary } from './results';
 import { scenarios as allScenarios, type Scenario, type ScenarioInputs } from './scenarios';
 import { expectedTrashedUsers, markerMatches, readMarker, repairDataset, reseedUsers, restoreBenchDeletions, seedDataset, type DatasetMarker } from './seed';
 
@@ -66,122 +68,51 @@ const USAGE = `usage: npm run bench -- [--scale 1000000] [--trashed 0.3] [--dura
        [--connections 8] [--purge-users N] [--only s1,s3,s8] [--profile] [--results bench/results.json]
        [--database trash_graphql_bench]`;
 
+/** Options given as strings on the command line, checked and converted below. */
+const FLAGS = {
+  scale: { type: 'string' },
+  trashed: { type: 'string' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  rounds: { type: 'string' },
+  connections: { type: 'string' },
+  'purge-users': { type: 'string' },
+  only: { type: 'string' },
+  database: { type: 'string' },
+  profile: { type: 'boolean' },
+  results: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
 export function parseArgs(argv: readonly string[], base: BenchOptions = defaultOptions()): BenchOptions {
-  const options = { ...base };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-      return next;
-    };
-    const number = (min: number, max: number) => {
-      const parsed = Number(value());
-      if (!Number.isFinite(parsed) || parsed < min || parsed > max) throw new Error(`${flag} must be a number from ${min} to ${max}\n${USAGE}`);
-      return parsed;
-    };
-    switch (flag) {
-      case '--scale':
-        options.scale = Math.round(number(100, 100_000_000));
-        break;
-      case '--trashed':
-        options.trashed = number(0, 0.99);
-        break;
-      case '--duration':
-        options.duration = number(0.2, 3600);
-        break;
-      case '--warmup':
-        options.warmup = number(0, 600);
-        break;
-      case '--rounds':
-        options.rounds = Math.round(number(1, 100));
-        break;
-      case '--connections':
-        options.connections = Math.round(number(1, 1000));
-        break;
-      case '--purge-users':
-        options.purgeUsers = Math.round(number(0, 10_000_000));
-        break;
-      case '--only':
-        options.only = value().split(',').map((key) => key.trim()).filter(Boolean);
-        break;
-      case '--database': {
-        const name = value();
-        if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`--database must be a plain lower-case PostgreSQL name\n${USAGE}`);
-        options.databaseName = name;
-        break;
-      }
-      case '--profile':
-        options.profile = true;
-        break;
-      case '--results':
-        options.resultsFile = path.resolve(value());
-        break;
-      case '--help':
-        throw new Error(USAGE);
-      default:
-        throw new Error(`Unknown argument ${flag}\n${USAGE}`);
-    }
+  let values: ReturnType<typeof parseCommandLine<{ args: string[]; options: typeof FLAGS; strict: true }>>['values'];
+  try {
+    ({ values } = parseCommandLine({ args: [...argv], options: FLAGS, strict: true }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
   }
+  if (values.help) throw new Error(USAGE);
+  const number = (flag: keyof typeof FLAGS, min: number, max: number) => {
+    const parsed = Number(values[flag]);
+    if (!Number.isFinite(parsed) || parsed < min || parsed > max) throw new Error(`--${flag} must be a number from ${min} to ${max}\n${USAGE}`);
+    return parsed;
+  };
+  const options = { ...base };
+  if (values.scale !== undefined) options.scale = Math.round(number('scale', 100, 100_000_000));
+  if (values.trashed !== undefined) options.trashed = number('trashed', 0, 0.99);
+  if (values.duration !== undefined) options.duration = number('duration', 0.2, 3600);
+  if (values.warmup !== undefined) options.warmup = number('warmup', 0, 600);
+  if (values.rounds !== undefined) options.rounds = Math.round(number('rounds', 1, 100));
+  if (values.connections !== undefined) options.connections = Math.round(number('connections', 1, 1000));
+  if (values['purge-users'] !== undefined) options.purgeUsers = Math.round(number('purge-users', 0, 10_000_000));
+  if (values.only !== undefined) options.only = values.only.split(',').map((key) => key.trim()).filter(Boolean);
+  if (values.database !== undefined) {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(values.database)) throw new Error(`--database must be a plain lower-case PostgreSQL name\n${USAGE}`);
+    options.databaseName = values.database;
+  }
+  if (values.profile) options.profile = true;
+  if (values.results !== undefined) options.resultsFile = path.resolve(values.results);
   return options;
-}
-
-export interface Measurement extends LoadResult {
-  round: number;
-  /** SQL statements per request from pg_stat_statements (calls in the bench database / requests); null when unavailable. */
-  statementsPerRequest: number | null;
-  /** Highest RSS sampled during the measurement, MB. */
-  rssMb: number;
-  /** CPU time of the target's process per request (user + system), ms; PostgreSQL's time is not included. */
-  cpuMsPerRequest: number | null;
-  /** The statements pg_stat_statements saw most often during the measurement. */
-  topStatements?: Array<{ calls: number; query: string }>;
-}
-
-export interface TargetSummary {
-  rps: number;
-  cpuMsPerRequest: number | null;
-  p50: number;
-  p99: number;
-  statementsPerRequest: number | null;
-  /** Statements of one request in the SQL log (server) or counted by the floor. */
-  statementsLogged: number;
-  rssMb: number;
-  errors: number;
-  rounds: Measurement[];
-}
-
-export interface ScenarioResult {
-  key: string;
-  title: string;
-  server: TargetSummary;
-  floor: TargetSummary;
-  /** Median over rounds of server rps / floor rps (each round's pair measured back to back). */
-  ratio: number;
-  ratios: number[];
-}
-
-export interface PurgeResult {
-  usersPerRound: number;
-  rowsPerRound: number;
-  server: { rowsPerSecond: number; seconds: number[]; removed: number[]; batches: number[] };
-  floor: { rowsPerSecond: number; seconds: number[]; removed: number[] };
-  ratio: number;
-}
-
-export interface BenchRun {
-  date: string;
-  machine: { cpu: string; cores: number; memoryGb: number; os: string; node: string; postgres: string; postgresSource: string };
-  options: { scale: number; trashed: number; duration: number; warmup: number; rounds: number; connections: number; purgeBatchSize: number };
-  dataset: { users: number; trashedUsers: number; posts: number; reused: boolean; seedSeconds: number; seededAt: string; deepCursorDepth: number };
-  statementCounting: 'pg_stat_statements' | 'sql-log only';
-  scenarios: ScenarioResult[];
-  purge?: PurgeResult;
-  server: { peakRssMb: number; floorPeakRssMb: number };
-  calibration: Calibration;
-  explain: Calibration['plans'];
-  targets: Targets;
-  profile?: ProfileSummary;
 }
 
 function median(values: number[]): number {
@@ -236,7 +167,7 @@ async function scenarioInputs(client: pg.Client, live: number): Promise<Scenario
     `select created_at, id from users where deleted_at is null order by created_at desc, id desc offset $1 limit 1`,
     [depth - 1],
   );
-  const { encodeCursor } = requireDist<{ encodeCursor(order: { name: string }, cursor: { sortValue: Date; id: string }): string }>('trash/pagination.js');
+  const { encodeCursor } = requireDist<{ encodeCursor(order: { name: string }, cursor: { sortValue: Date; id: string }): string }>('graphql/cursor.js');
   const { trashOrder } = requireDist<{ trashOrder(visibility: 'live'): { name: string } }>('trash/trash-listing.js');
   const deepCursor = encodeCursor(trashOrder('live'), { sortValue: deep[0].created_at, id: deep[0].id });
   // Spread over the whole table: a fixed sample, so every run reads the same users.

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
+import { requireDist } from './paths';
 import type { ChildServer } from './processes';
 import { DOCUMENTS, FLOOR_PATHS, NESTED_POSTS, type RequestKind, type Scenario } from './scenarios';
 
@@ -75,12 +76,10 @@ interface PlanNode {
   'Node Type': string;
   'Index Name'?: string;
   'Relation Name'?: string;
-  Plans?: PlanNode[];
 }
 
-function flatten(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(flatten)];
-}
+/** The application's plan walker (`src/db/explain.ts`), shared with the index tests. */
+const flatten = (plan: unknown) => requireDist<{ flattenPlan(plan: unknown): PlanNode[] }>('db/explain.js').flattenPlan(plan);
 
 const EXPECTED_INDEXES: Record<string, string[]> = {
   's1-users-page': ['users_live_order_idx'],
@@ -163,7 +162,7 @@ export async function calibrate(options: {
     for (const sql of statements) {
       if (!/^select\b/i.test(sql)) continue;
       const { rows } = await client.query(`explain (analyze, format json) ${sql}`);
-      const plan = (rows[0]['QUERY PLAN'] as Array<{ Plan: PlanNode; 'Execution Time': number }>)[0];
+      const plan = (rows[0]['QUERY PLAN'] as Array<{ Plan: unknown; 'Execution Time': number }>)[0];
       const nodes = flatten(plan.Plan);
       const expected = EXPECTED_INDEXES[scenario.key];
       const indexes = [...new Set(nodes.map((node) => node['Index Name']).filter((name): name is string => !!name))];

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { repoRoot, requireDist, requireFromRoot } from './paths';
 
 /** The benchmark's PostgreSQL server and its database on it. */
@@ -25,21 +25,23 @@ function silentLogger(): unknown {
   return pino({ level: 'silent' });
 }
 
-export async function withClient<R>(url: string, work: (client: pg.Client) => Promise<R>): Promise<R> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
+interface AdminClientModule {
+  withClient<R>(url: string, work: (client: pg.Client) => Promise<R>): Promise<R>;
+  databaseUrl(url: string, database: string): string;
+  createDatabase(adminUrl: string, name: string): Promise<void>;
+  dropDatabase(adminUrl: string, name: string): Promise<void>;
+}
+
+/** The application's admin-connection helpers (`src/db/admin-client.ts`), shared with the test setup. */
+const adminClient = () => requireDist<AdminClientModule>('db/admin-client.js');
+
+export function withClient<R>(url: string, work: (client: pg.Client) => Promise<R>): Promise<R> {
+  return adminClient().withClient(url, work);
 }
 
 /** The URL of `database` on the server of `url`. */
 export function databaseUrl(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
+  return adminClient().databaseUrl(url, database);
 }
 
 async function preloadedLibraries(url: string): Promise<string> {
@@ -111,12 +113,12 @@ export async function databaseExists(adminUrl: string, name: string): Promise<bo
   return withClient(adminUrl, async (client) => (await client.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1);
 }
 
-export async function createDatabase(adminUrl: string, name: string): Promise<void> {
-  await withClient(adminUrl, (client) => client.query(`create database "${name}"`));
+export function createDatabase(adminUrl: string, name: string): Promise<void> {
+  return adminClient().createDatabase(adminUrl, name);
 }
 
-export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
-  await withClient(adminUrl, (client) => client.query(`drop database if exists "${name}" with (force)`));
+export function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  return adminClient().dropDatabase(adminUrl, name);
 }
 
 /** Creates the extension in the bench database; false when the server cannot provide it. */

@@ -18,11 +18,12 @@ async function main(): Promise<void> {
   const url = process.env.BENCH_DATABASE_URL;
   if (!url || (task !== 'migrate' && task !== 'purge')) throw new Error('usage: BENCH_DATABASE_URL=... dist-runner.js migrate|purge');
   const { loadConfig } = requireDist<{ loadConfig(env: NodeJS.ProcessEnv): { trash: Record<string, number> } }>('config.js');
-  const { openDatabase } = requireDist<{ openDatabase(config: unknown, logger: unknown): Promise<Database> }>('db/database.js');
+  const { openDatabase } = requireDist<{ openDatabase(config: unknown, logger: unknown, ormOptions: unknown): Promise<Database> }>('db/database.js');
+  const { ormOptions } = requireDist<{ ormOptions: unknown }>('orm.js');
   const pino = requireFromRoot('pino') as (options: { level: string }) => unknown;
   const logger = pino({ level: 'silent' });
   const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', DATABASE_URL: url, JWT_SECRET: BENCH_JWT_SECRET });
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, ormOptions);
   try {
     if (task === 'migrate') {
       console.log(JSON.stringify({ migrated: true }));

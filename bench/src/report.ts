@@ -1,12 +1,4 @@
-import type { BenchRun, ScenarioResult } from './bench';
-
-export interface TargetCheck {
-  target: string;
-  measured: string;
-  met: boolean | null;
-}
-
-export type Targets = Record<string, TargetCheck>;
+import type { BenchRun, ScenarioResult, Targets } from './results';
 
 const RATIO_TARGETS: Record<string, number> = {
   's1-users-page': 0.5,

@@ -1,7 +1,7 @@
 import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { Node } from '../modules/node/node.interface';
-import { newId } from '../trash/ids';
+import { newId } from '../db/ids';
+import { Node } from '../graphql/node.interface';
 
 export enum AuditAction {
   CREATE = 'CREATE',
@@ -12,6 +12,28 @@ export enum AuditAction {
 }
 
 registerEnumType(AuditAction, { name: 'AuditAction' });
+
+/**
+ * A unique value a RENAME restore replaced. The only record data an event
+ * holds; purging the record clears it (see purge.ts).
+ */
+@ObjectType({ simpleResolvers: true })
+export class AuditRename {
+  @Field(() => String)
+  entityType!: string;
+
+  @Field(() => ID)
+  entityId!: string;
+
+  @Field(() => String)
+  field!: string;
+
+  @Field(() => String)
+  from!: string;
+
+  @Field(() => String)
+  to!: string;
+}
 
 /**
  * One change, written in the same transaction as the change itself. It holds
@@ -61,4 +83,15 @@ export class AuditEvent {
   @Field(() => Date)
   @Property({ type: 'datetime' })
   at!: Date;
+
+  @Field(() => [AuditRename], {
+    name: 'renames',
+    description: 'RESTORE with onConflict RENAME: the values it replaced. Cleared when the record is purged.',
+  })
+  renameList(): AuditRename[] {
+    return this.renames ?? [];
+  }
+
+  @Property({ type: 'json', nullable: true })
+  renames: AuditRename[] | null = null;
 }

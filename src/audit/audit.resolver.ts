@@ -1,7 +1,7 @@
 import { Args, ArgsType, Ctx, Field, ID, Query, Resolver } from 'type-graphql';
 import { connectionCost } from '../security/query-limits';
 import type { RequestContext } from '../request-context';
-import { connectionTypeFor, PageArgs } from '../trash/pagination';
+import { connectionTypeFor, PageArgs } from '../graphql/connection';
 import { AuditEvent } from './audit-event.entity';
 
 export const AuditEventConnection = connectionTypeFor(AuditEvent, 'AuditEvent');

@@ -1,8 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { isUuid } from '../trash/ids';
-import { countKeysetRows, findKeysetPage, type KeysetOrder, type Page } from '../trash/pagination';
-import { rowsToEntities } from '../trash/rows';
-import type { ServiceContext } from '../trash/service-context';
+import { isUuid } from '../db/ids';
+import type { KeysetOrder } from '../db/keyset';
+import { rowsToEntities } from '../db/rows';
+import { listKeysetPage, type PageWithTotal } from '../graphql/keyset-page';
+import type { ServiceContext } from '../service-context';
 import { AuditAction, AuditEvent } from './audit-event.entity';
 
 export interface AuditEntry {
@@ -12,6 +13,8 @@ export interface AuditEntry {
   deletionId?: string | null;
   reason?: string | null;
   affected: number;
+  /** Unique values a RENAME restore replaced. */
+  renames?: ReadonlyArray<{ item: { id: string; constructor: { name: string } }; field: string; from: string; to: string }>;
 }
 
 // Served by audit_events_order_idx and, with an entity id, audit_events_entity_order_idx.
@@ -23,8 +26,12 @@ export class AuditLog {
 
   /** Queues the event on `em`: it is written by the same flush, or transaction, as the change it describes. */
   record(em: EntityManager, entry: AuditEntry): AuditEvent {
+    const { renames, ...rest } = entry;
     const event = em.create(AuditEvent, {
-      ...entry,
+      ...rest,
+      renames: renames?.length
+        ? renames.map((rename) => ({ entityType: rename.item.constructor.name, entityId: rename.item.id, field: rename.field, from: rename.from, to: rename.to }))
+        : null,
       deletionId: entry.deletionId ?? null,
       reason: entry.reason ?? null,
       actorId: this.context.access.actorId,
@@ -51,15 +58,9 @@ export class AuditLog {
   }
 
   /** Admins only: the trail tells who did what to whom. */
-  async list(args: { first: number; after?: string | null; entityId?: string | null }): Promise<{ page: Page<AuditEvent>; countTotal: () => Promise<number> }> {
+  async list(args: { first: number; after?: string | null; entityId?: string | null }): Promise<PageWithTotal<AuditEvent>> {
     this.context.access.requireAdmin();
-    if (args.entityId != null && !isUuid(args.entityId)) {
-      // No record has such an id, so none has events.
-      return { page: { edges: [], hasNextPage: false }, countTotal: async () => 0 };
-    }
     const where = args.entityId != null ? { entityId: args.entityId } : {};
-    const request = { entity: AuditEvent, order: newestFirst, where };
-    const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
-    return { page, countTotal: () => countKeysetRows(this.context.em, request) };
+    return listKeysetPage(this.context.em, { entity: AuditEvent, order: newestFirst, where, first: args.first, after: args.after }, args.entityId);
   }
 }

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { AuthSettings } from '../config';
 import { UnauthenticatedError } from '../errors';
-import { isUuid } from '../trash/ids';
+import { isUuid } from '../db/ids';
 import { ANONYMOUS, type Principal } from './principal';
 
 /** Resolves the `Authorization` header of a request to a principal. */

@@ -2,8 +2,10 @@ import 'reflect-metadata';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/database';
+import { ormOptions } from '../orm';
 import { trashPolicies } from '../modules/trash-policies';
 import { RetentionJob, reschedulePurges } from '../trash/retention.job';
+import { parseFlags } from './arguments';
 
 export interface PurgeCommandResult {
   removed?: number;
@@ -17,13 +19,12 @@ export interface PurgeCommandResult {
  * recompute every trashed record's purgeAt from TRASH_RETENTION_DAYS.
  */
 export async function runPurgeCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<PurgeCommandResult> {
-  const unknown = argv.filter((arg) => arg !== '--reschedule');
-  if (unknown.length > 0) throw new ConfigError(`Unknown argument ${unknown[0]}; usage: npm run purge [-- --reschedule]`);
+  const { reschedule } = parseFlags(argv, { reschedule: { type: 'boolean', default: false } }, 'usage: npm run purge [-- --reschedule]');
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, ormOptions);
   try {
-    if (argv.includes('--reschedule')) {
+    if (reschedule) {
       return { rescheduled: await reschedulePurges(database.orm, trashPolicies, config.trash.retentionDays) };
     }
     const job = new RetentionJob({ orm: database.orm, clock: () => new Date(), settings: config.trash, policies: trashPolicies, logger });

@@ -4,9 +4,12 @@ import pino from 'pino';
 import { systemAccess } from '../auth/access';
 import { ConfigError, loadConfig, type TrashSettings } from '../config';
 import { openDatabase } from '../db/database';
+import { ormOptions } from '../orm';
 import { USERNAME_PATTERN } from '../modules/user/user.inputs';
-import { createServices, type Services } from '../request-context';
-import type { ServiceContext } from '../trash/service-context';
+import type { Services } from '../request-context';
+import { createServices } from '../services';
+import type { ServiceContext } from '../service-context';
+import { parseFlags } from './arguments';
 
 /** The database already holds users and `--force` was not given. */
 export class SeedRefusedError extends Error {
@@ -34,12 +37,10 @@ const USAGE = 'usage: npm run seed [-- --force]';
  * has users unless `--force`.
  */
 export async function runSeedCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<SeedResult> {
-  const unknown = argv.filter((arg) => arg !== '--force');
-  if (unknown.length > 0) throw new ConfigError(`Unknown argument ${unknown[0]}; ${USAGE}`);
-  const force = argv.includes('--force');
+  const { force } = parseFlags(argv, { force: { type: 'boolean', default: false } }, USAGE);
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, ormOptions);
   try {
     const existing = await countRows(database.orm, 'users');
     if (existing > 0 && !force) {

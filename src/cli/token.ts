@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { signToken } from '../auth/token-signer';
 import { ConfigError, loadConfig } from '../config';
-import { isUuid } from '../trash/ids';
+import { isUuid } from '../db/ids';
 
 /** The `sub` of development admin tokens when none is given, so audit events show one stable actor. */
 export const DEFAULT_ADMIN_SUB = '00000000-0000-7000-8000-00000000ad01';

@@ -1,8 +1,7 @@
-import { MikroORM } from '@mikro-orm/postgresql';
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { startEmbeddedPostgres } from './embedded-postgres';
-import { ormOptions } from './orm.config';
 
 export interface Database {
   orm: MikroORM;
@@ -12,11 +11,14 @@ export interface Database {
   abort(): void;
 }
 
+/** The application's ORM options for a database URL (`src/orm.ts`): they name the entities, which this folder does not know. */
+export type OrmOptionsFor = (clientUrl: string, logger?: Logger, options?: { statementTimeoutMs?: number }) => Options;
+
 // Arbitrary constant shared by every instance: only one of them migrates at a time.
 const MIGRATION_LOCK_KEY = 7_302_118_001;
 
 /** Connects to DATABASE_URL, or to an embedded PostgreSQL on DATA_DIR, and applies pending migrations. */
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+export async function openDatabase(config: Config, logger: Logger, ormOptions: OrmOptionsFor): Promise<Database> {
   const embedded = config.databaseUrl
     ? undefined
     : await startEmbeddedPostgres({ dataDir: config.dataDir, durable: true, logger });

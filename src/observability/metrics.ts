@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AnyTrashPolicy } from '../trash/trash-policy';
+import { withoutSoftDelete } from '../trash/trashable.entity';
 import type { TrashChange, TrashObserver } from '../trash/trash-observer';
 import type { RequestOutcome } from './request-log';
 
@@ -48,7 +49,7 @@ export class Metrics implements TrashObserver {
       async collect() {
         const em = orm.em.fork();
         for (const policy of policies) {
-          this.set({ type: policy.typeName }, await em.count(policy.entity, { deletedAt: { $ne: null } }, { filters: false }));
+          this.set({ type: policy.typeName }, await em.count(policy.entity, { deletedAt: { $ne: null } }, withoutSoftDelete));
         }
       },
     });

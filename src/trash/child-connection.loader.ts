@@ -2,13 +2,18 @@ import type { EntityClass } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import type { FilterQuery } from '@mikro-orm/core';
-import { countKeysetRowsPerParent, findKeysetPagesPerParent, type KeysetOrder, type Page, type PageArgs } from './pagination';
+import { countKeysetRowsPerParent, type KeysetOrder } from '../db/keyset';
+import type { Page, PageArgs } from '../graphql/connection';
+import { findKeysetPagesPerParent } from '../graphql/keyset-page';
+import { RowCounts, type CountedRows } from './row-counts';
 import type { TrashableEntity } from './trashable.entity';
 
 /** A listing's order and the principal's restriction, from `TrashService.listing`. */
 export interface Listing<T> {
   order: KeysetOrder<T>;
   where: FilterQuery<T>;
+  /** Set when nothing restricts the listing: its counts come from the maintained row counts. */
+  counted?: CountedRows;
 }
 
 /**
@@ -53,6 +58,10 @@ export class ChildConnectionLoader<T extends TrashableEntity> {
     let loader = this.countLoaders.get(key);
     if (!loader) {
       loader = new DataLoader(async (parentIds) => {
+        if (listing.counted) {
+          const kept = await new RowCounts(this.em).countPerParent(this.entity, listing.counted, parentIds);
+          return parentIds.map((id) => kept.get(id) ?? 0);
+        }
         const counts = await countKeysetRowsPerParent(this.em, {
           entity: this.entity,
           parentProperty: this.parentProperty,

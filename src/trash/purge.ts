@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditAction } from '../audit/audit-event.entity';
 import { AuditLog } from '../audit/audit.service';
-import type { ServiceContext } from './service-context';
+import { columnName, tableName } from '../db/columns';
+import type { ServiceContext } from '../service-context';
 import type { AnyTrashPolicy, TrashPolicy } from './trash-policy';
 import type { TrashableEntity } from './trashable.entity';
 
@@ -31,24 +32,28 @@ export async function purgeRecords<T extends TrashableEntity>(
   const ids = records.map((record) => record.id);
   const removed = new Map<string, number>(ids.map((id) => [id, 1]));
   const connection = em.getConnection();
-  const metadata = em.getMetadata();
   for (const child of policy.cascadesTo()) {
-    const childMeta = metadata.get(child.policy.entity.name);
-    const foreignKey = childMeta.properties[child.parentProperty as never] as { fieldNames: string[] };
-    const column = foreignKey.fieldNames[0];
+    const column = columnName(em, child.policy.entity, child.parentProperty);
     const rows: Array<{ parent_id: string }> = await connection.execute(
-      `delete from "${childMeta.tableName}" where "${column}" in (${ids.map(() => '?').join(', ')}) returning "${column}" as parent_id`,
+      `delete from "${tableName(em, child.policy.entity)}" where "${column}" in (${ids.map(() => '?').join(', ')}) returning "${column}" as parent_id`,
       ids,
       'all',
       em.getTransactionContext(),
     );
     for (const row of rows) removed.set(row.parent_id, (removed.get(row.parent_id) ?? 1) + 1);
   }
-  const table = metadata.get(policy.entity.name).tableName;
+  const table = tableName(em, policy.entity);
   const deleted: Array<{ id: string }> = await connection.execute(
     `delete from "${table}" where id in (${ids.map(() => '?').join(', ')}) returning id`,
     ids,
     'all',
+    em.getTransactionContext(),
+  );
+  // Renamed values are the only record data audit events hold: they go with the record.
+  await connection.execute(
+    `update "audit_events" set renames = null where renames is not null and entity_id in (${ids.map(() => '?').join(', ')})`,
+    ids,
+    'run',
     em.getTransactionContext(),
   );
   const audit = new AuditLog(context);
@@ -101,7 +106,7 @@ export async function runPurgePass(
   const result: PurgePassResult = { removed: 0, batches: 0, skipped: false };
   const comparison = options.due.inclusive ? '<=' : '<';
   for (const policy of policies) {
-    const table = context.em.getMetadata().get(policy.entity.name).tableName;
+    const table = tableName(context.em, policy.entity);
     for (;;) {
       const batch = await context.em.transactional(async (em) => {
         const connection = em.getConnection();

@@ -1,9 +1,10 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { TrashSettings } from '../config';
+import { tableName } from '../db/columns';
 import { runPurgePass, type PurgePassResult } from './purge';
 import { systemAccess } from '../auth/access';
-import type { Clock, ServiceContext } from './service-context';
+import type { Clock, ServiceContext } from '../service-context';
 import type { TrashObserver } from './trash-observer';
 import type { AnyTrashPolicy } from './trash-policy';
 
@@ -78,7 +79,7 @@ export async function reschedulePurges(orm: MikroORM, policies: readonly AnyTras
   const connection = orm.em.getConnection();
   let rescheduled = 0;
   for (const policy of policies) {
-    const table = orm.getMetadata().get(policy.entity.name).tableName;
+    const table = tableName(orm, policy.entity);
     const result = await connection.execute(
       `update "${table}" set purge_at = case when ?::int > 0 then deleted_at + make_interval(days => ?::int) end where deleted_at is not null`,
       [retentionDays, retentionDays],

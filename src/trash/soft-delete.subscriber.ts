@@ -1,5 +1,5 @@
 import { ChangeSetType, type EventSubscriber, type FlushEventArgs } from '@mikro-orm/core';
-import { newId } from './ids';
+import { newId } from '../db/ids';
 import { TrashableEntity } from './trashable.entity';
 
 /**

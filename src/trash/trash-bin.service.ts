@@ -1,14 +1,20 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import { BadUserInputError, NotFoundError } from '../errors';
-import { isUuid } from './ids';
-import { countKeysetRows, decodeCursor, findKeysetPage, type KeysetOrder, type KeysetPageRequest, type Page, type PageArgs } from './pagination';
+import { isUuid } from '../db/ids';
+import { countKeysetRows, type KeysetOrder } from '../db/keyset';
+import type { Page, PageArgs } from '../graphql/connection';
+import { decodeCursor } from '../graphql/cursor';
+import { findKeysetPage, type PageWithTotal } from '../graphql/keyset-page';
+import { DeletionService, type DeletionRestoreResult } from './deletion.service';
 import { runPurgePass } from './purge';
-import type { ServiceContext } from './service-context';
+import { OnConflict } from './restore-set';
+import { RowCounts } from './row-counts';
+import type { ServiceContext } from '../service-context';
 import { trashedRowsVisibleTo } from './trash-listing';
 import { trashSearchConditions, validateTrashSearch, type TrashSearch } from './trash-search';
 import type { AnyTrashPolicy } from './trash-policy';
 import { TrashService, type RestorePlan } from './trash.service';
-import { SOFT_DELETE_FILTER, type TrashableEntity } from './trashable.entity';
+import { withoutSoftDelete, type TrashableEntity } from './trashable.entity';
 
 // Newest deletion first across entity types, each read from its partial trash index. Its own cursor
 // name: a position in one entity's onlyDeleted listing is no position in the whole trash.
@@ -20,10 +26,14 @@ export interface RestorePreview extends RestorePlan {
 
 /** The trash as one place, across every trashable entity: list it, preview a restore, empty it. */
 export class TrashBinService {
+  private readonly deletions: DeletionService;
+
   constructor(
     private readonly context: ServiceContext,
     private readonly policies: readonly AnyTrashPolicy[],
-  ) {}
+  ) {
+    this.deletions = new DeletionService(context, policies);
+  }
 
   /**
    * Everything in the trash, newest deletion first: the same keyset page is
@@ -31,24 +41,29 @@ export class TrashBinService {
    * one index range scan per entity type. A search narrows what the principal
    * may see (its conditions are ANDed with the owner scope), never widens it.
    */
-  async list(args: PageArgs, search: TrashSearch = {}): Promise<{ page: Page<TrashableEntity>; countTotal: () => Promise<number> }> {
+  async list(args: PageArgs, search: TrashSearch = {}): Promise<PageWithTotal<TrashableEntity>> {
     const ownerId = this.context.access.trashedOwnerScope();
     validateTrashSearch(search);
     // Checked here too: a search that rules out every type reads no page that would check it.
     if (args.after != null) decodeCursor(args.after, wholeTrash);
-    const requests: Array<Omit<KeysetPageRequest<TrashableEntity>, 'first' | 'after'>> = [];
+    const requests: Array<{ entity: AnyTrashPolicy['entity']; order: KeysetOrder<TrashableEntity>; where: FilterQuery<TrashableEntity>; filtered: boolean }> = [];
     for (const policy of this.policies) {
       const conditions = trashSearchConditions(policy, search);
       if (conditions === null) continue;
       const visible = trashedRowsVisibleTo<TrashableEntity>('trashed', policy.ownerProperty as keyof TrashableEntity & string, ownerId);
-      requests.push({ entity: policy.entity, order: wholeTrash, where: { $and: [visible, conditions] } as FilterQuery<TrashableEntity> });
+      const filtered = Object.keys(conditions).length > 0;
+      requests.push({ entity: policy.entity, order: wholeTrash, where: { $and: [visible, conditions] } as FilterQuery<TrashableEntity>, filtered });
     }
     const pages = [];
     for (const request of requests) pages.push(await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after }));
     const merged = pages.flatMap((page) => page.edges).sort((a, b) => newestDeletionFirst(a.node, b.node));
+    const counts = new RowCounts(this.context.em);
     const countTotal = async () => {
       let total = 0;
-      for (const request of requests) total += await countKeysetRows(this.context.em, request);
+      for (const request of requests) {
+        // An admin's unfiltered view is the whole trash, which the maintained row counts know; anything narrower is counted.
+        total += ownerId === null && !request.filtered ? await counts.count(request.entity, 'trashed') : await countKeysetRows(this.context.em, request);
+      }
       return total;
     };
     const hasNextPage = merged.length > args.first || pages.some((page) => page.hasNextPage);
@@ -56,16 +71,30 @@ export class TrashBinService {
   }
 
   /**
-   * What `restore<Type>(id)` would do now, without doing it. NOT_FOUND for an
-   * id in no table, and for another member's trashed record.
+   * What `restore<Type>(id)`, or `restoreDeletion(deletionId)`, would do now,
+   * without doing it; exactly one of the two is given. NOT_FOUND for an id in
+   * no table, and for another member's trashed record or deletion.
    */
-  async preview(id: string): Promise<RestorePreview> {
+  async preview(args: { id?: string | null; deletionId?: string | null; onConflict: OnConflict }): Promise<RestorePreview> {
     this.context.access.requireSignedIn();
-    const found = await this.findAnywhere(id);
-    const trash = found && new TrashService(found.policy, this.context);
-    if (!found || !trash!.isVisible(found.record)) throw new NotFoundError('Record', id);
-    const plan = await trash!.planRestore(found.record);
+    if ((args.id == null) === (args.deletionId == null)) {
+      throw new BadUserInputError('Give exactly one of id and deletionId', args.id == null ? 'id' : 'deletionId');
+    }
+    let plan: RestorePlan;
+    if (args.deletionId != null) {
+      plan = await this.deletions.preview(args.deletionId, args.onConflict);
+    } else {
+      const found = await this.findAnywhere(args.id!);
+      const trash = found && new TrashService(found.policy, this.context);
+      if (!found || !trash!.isVisible(found.record)) throw new NotFoundError('Record', args.id!);
+      plan = await trash!.planRestore(found.record, args.onConflict);
+    }
     return { ...plan, restorable: plan.conflicts.length === 0 && plan.blockedBy.length === 0 };
+  }
+
+  /** Undo: restores every row one trash operation took. */
+  restoreDeletion(deletionId: string, onConflict: OnConflict): Promise<DeletionRestoreResult> {
+    return this.deletions.restore(deletionId, onConflict);
   }
 
   /** Purges everything trashed before `olderThan` (default: now); returns the rows removed. */
@@ -84,7 +113,7 @@ export class TrashBinService {
   private async findAnywhere(id: string): Promise<{ policy: AnyTrashPolicy; record: TrashableEntity } | undefined> {
     if (!isUuid(id)) return undefined;
     for (const policy of this.policies) {
-      const record = await this.context.em.findOne(policy.entity, { id }, { filters: { [SOFT_DELETE_FILTER]: false } });
+      const record = await this.context.em.findOne(policy.entity, { id }, withoutSoftDelete);
       if (record) return { policy, record: record as TrashableEntity };
     }
     return undefined;

@@ -1,6 +1,7 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import { ArgsType, Field } from 'type-graphql';
-import { PageArgs, type KeysetOrder } from './pagination';
+import type { KeysetOrder } from '../db/keyset';
+import { PageArgs } from '../graphql/connection';
 import type { TrashableEntity } from './trashable.entity';
 
 @ArgsType()

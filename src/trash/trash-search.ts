@@ -1,6 +1,6 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import { BadUserInputError } from '../errors';
-import { isUuid } from './ids';
+import { isUuid } from '../db/ids';
 import type { AnyTrashPolicy } from './trash-policy';
 import type { TrashableEntity } from './trashable.entity';
 

@@ -1,9 +1,12 @@
 import { Entity, Filter, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, Int, InterfaceType, ObjectType } from 'type-graphql';
-import { newId } from './ids';
+import { newId } from '../db/ids';
 
-/** Name of the global filter that hides trashed rows; disable it per query with `filters: { softDelete: false }`. */
+/** Name of the global filter that hides trashed rows. */
 export const SOFT_DELETE_FILTER = 'softDelete';
+
+/** Find options that let a query see trashed rows too: the one way to bypass the softDelete filter. */
+export const withoutSoftDelete = { filters: { [SOFT_DELETE_FILTER]: false } } as const;
 
 /** The GraphQL view of anything that can be in the trash; every trashable object type implements it. */
 @InterfaceType('Trashable', { description: 'A record that is moved to the trash when deleted, and can be restored or purged from there.' })

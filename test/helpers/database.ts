@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { inject } from 'vitest';
+import { createDatabase, databaseUrl, dropDatabase } from '../../src/db/admin-client';
 
 /** A database of its own for one test file, on the run's server; dropped by `drop()`. */
 export interface TestDatabase {
@@ -12,22 +12,10 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject('adminDatabaseUrl');
   const name = `trash_graphql_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await withAdminClient(adminUrl, (client) => client.query(`create database "${name}"`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+  await createDatabase(adminUrl, name);
   return {
-    url: url.toString(),
+    url: databaseUrl(adminUrl, name),
     name,
-    drop: () => withAdminClient(adminUrl, (client) => client.query(`drop database if exists "${name}" with (force)`)).then(() => undefined),
+    drop: () => dropDatabase(adminUrl, name),
   };
-}
-
-async function withAdminClient<R>(url: string, work: (client: pg.Client) => Promise<R>): Promise<R> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }

@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import pino from 'pino';
 import { migrate } from '../../src/db/database';
-import { ormOptions } from '../../src/db/orm.config';
+import { ormOptions } from '../../src/orm';
 import { createTestDatabase } from './database';
 
 export interface RecordingDatabase {

@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 
 /**
  * A logger at trace level, which makes the server log every SQL statement it
- * sends (see orm.config.ts), and a count of those statements.
+ * sends (see src/orm.ts), and a count of those statements.
  */
 export function createStatementCounter(): { logger: Logger; reset(): void; statements(): string[] } {
   let seen: string[] = [];

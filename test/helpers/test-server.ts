@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino';
 import pg from 'pg';
 import { createApp, type App } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
-import type { Clock } from '../../src/trash/service-context';
+import type { Clock } from '../../src/service-context';
 import { adminAuthorization, TEST_JWT_SECRET } from './auth';
 import { createTestDatabase } from './database';
 
@@ -82,4 +82,13 @@ export function onlyError(response: GraphQLResponse): { message: string; code: s
   }
   const [error] = response.errors;
   return { message: error.message, code: error.extensions?.code, extensions: error.extensions ?? {} };
+}
+
+/** A clock that never repeats an instant: two trash operations share a deletedAt only when they are one operation. */
+export function monotonicClock(): Clock {
+  let lastTick = 0;
+  return () => {
+    lastTick = Math.max(Date.now(), lastTick + 1);
+    return new Date(lastTick);
+  };
 }

@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
 import { perIdCost } from '../../security/query-limits';
 import type { RequestContext } from '../../request-context';
-import { Node } from './node.interface';
+import { Node } from '../../graphql/node.interface';
 import { MAX_NODE_IDS } from './node.service';
 
 @Resolver()

@@ -1,6 +1,6 @@
 import type { AuditLog } from '../../audit/audit.service';
 import { BadUserInputError } from '../../errors';
-import type { ServiceContext } from '../../trash/service-context';
+import type { ServiceContext } from '../../service-context';
 import type { AnyTrashPolicy } from '../../trash/trash-policy';
 import { TrashService } from '../../trash/trash.service';
 

@@ -1,4 +1,4 @@
-import { connectionTypeFor } from '../../trash/pagination';
+import { connectionTypeFor } from '../../graphql/connection';
 import { Post } from './post.entity';
 
 export const PostConnection = connectionTypeFor(Post, 'Post');

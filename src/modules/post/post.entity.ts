@@ -1,7 +1,7 @@
 import { Entity, Index, ManyToOne, Property, type Rel } from '@mikro-orm/core';
 import { Field, ObjectType } from 'type-graphql';
 import { Trashable, TrashableEntity } from '../../trash/trashable.entity';
-import { Node } from '../node/node.interface';
+import { Node } from '../../graphql/node.interface';
 import { User } from '../user/user.entity';
 
 @ObjectType({ implements: [Node, Trashable], simpleResolvers: true, description: 'Written by a user; trashed, restored and purged together with its author.' })

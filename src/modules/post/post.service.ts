@@ -1,9 +1,10 @@
 import { ChildConnectionLoader } from '../../trash/child-connection.loader';
-import { isUuid } from '../../trash/ids';
-import { countKeysetRows, findKeysetPage } from '../../trash/pagination';
-import type { ServiceContext } from '../../trash/service-context';
+import { isUuid } from '../../db/ids';
+import { listKeysetPage } from '../../graphql/keyset-page';
+import type { ServiceContext } from '../../service-context';
+import { RowCounts } from '../../trash/row-counts';
 import type { TrashFilterArgs } from '../../trash/trash-listing';
-import { TrashService } from '../../trash/trash.service';
+import { TrashService, type BulkTrashResult } from '../../trash/trash.service';
 import { postTrashPolicy } from '../trash-policies';
 import { PostConnection } from './post.connection';
 import { Post } from './post.entity';
@@ -25,14 +26,13 @@ export class PostService {
 
   async list(args: PostListArgs): Promise<PostConnection> {
     const listing = this.trash.listing(args);
-    if (args.authorId != null && !isUuid(args.authorId)) {
-      // No user has such an id, so it has no posts.
-      return PostConnection.of({ edges: [], hasNextPage: false }, async () => 0);
-    }
     const byAuthor = args.authorId != null ? { author: args.authorId } : {};
-    const request = { entity: Post, order: listing.order, where: { $and: [listing.where, byAuthor] } };
-    const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
-    return PostConnection.of(page, () => countKeysetRows(this.context.em, request));
+    const request = { entity: Post, order: listing.order, where: { $and: [listing.where, byAuthor] }, first: args.first, after: args.after };
+    const { page, countTotal } = await listKeysetPage(this.context.em, request, args.authorId);
+    const counted = listing.counted;
+    // An author id that is not a UUID lists nothing, and listKeysetPage already answers 0 for it.
+    const countable = counted && (args.authorId == null || isUuid(args.authorId));
+    return PostConnection.of(page, countable ? () => new RowCounts(this.context.em).count(Post, counted, args.authorId ?? undefined) : countTotal);
   }
 
   /** `User.posts`: batched across every user of the response. */
@@ -61,6 +61,11 @@ export class PostService {
   /** Fails with PRECONDITION_FAILED while the author is in the trash. */
   restore(id: string): Promise<Post> {
     return this.trash.restoreFromTrash(id);
+  }
+
+  /** Moves several posts to the trash as one deletion, all or nothing. */
+  deleteMany(ids: string[], reason: string | null | undefined): Promise<BulkTrashResult<Post>> {
+    return this.trash.moveManyToTrash(ids, reason);
   }
 
   purge(id: string): Promise<number> {

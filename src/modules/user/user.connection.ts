@@ -1,4 +1,4 @@
-import { connectionTypeFor } from '../../trash/pagination';
+import { connectionTypeFor } from '../../graphql/connection';
 import { User } from './user.entity';
 
 export const UserConnection = connectionTypeFor(User, 'User');

@@ -1,7 +1,7 @@
 import { Entity, Index, Property, Unique } from '@mikro-orm/core';
 import { Field, ObjectType } from 'type-graphql';
 import { Trashable, TrashableEntity } from '../../trash/trashable.entity';
-import { Node } from '../node/node.interface';
+import { Node } from '../../graphql/node.interface';
 
 @ObjectType({
   implements: [Node, Trashable],

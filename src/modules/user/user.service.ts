@@ -1,10 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
-import { countKeysetRows, findKeysetPage } from '../../trash/pagination';
-import type { ServiceContext } from '../../trash/service-context';
+import { listKeysetPage } from '../../graphql/keyset-page';
+import type { ServiceContext } from '../../service-context';
+import { RowCounts } from '../../trash/row-counts';
 import type { TrashFilterArgs } from '../../trash/trash-listing';
-import { SOFT_DELETE_FILTER } from '../../trash/trashable.entity';
-import { TrashService } from '../../trash/trash.service';
+import { withoutSoftDelete } from '../../trash/trashable.entity';
+import { OnConflict } from '../../trash/restore-set';
+import { TrashService, type BulkTrashResult } from '../../trash/trash.service';
 import { userTrashPolicy } from '../trash-policies';
 import { UserConnection } from './user.connection';
 import { User } from './user.entity';
@@ -24,7 +26,7 @@ export class UserService {
   constructor(private readonly context: ServiceContext) {
     this.trash = new TrashService(userTrashPolicy, context);
     this.anyStateById = new DataLoader(async (ids) => {
-      const users = await context.em.find(User, { id: { $in: [...ids] } }, { filters: { [SOFT_DELETE_FILTER]: false } });
+      const users = await context.em.find(User, { id: { $in: [...ids] } }, withoutSoftDelete);
       const byId = new Map(users.map((user) => [user.id, user]));
       return ids.map((id) => byId.get(id) ?? null);
     });
@@ -40,9 +42,9 @@ export class UserService {
   }
 
   async list(args: TrashFilterArgs): Promise<UserConnection> {
-    const request = { entity: User, ...this.trash.listing(args) };
-    const page = await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after });
-    return UserConnection.of(page, () => countKeysetRows(this.context.em, request));
+    const { counted, ...listing } = this.trash.listing(args);
+    const { page, countTotal } = await listKeysetPage(this.context.em, { entity: User, ...listing, first: args.first, after: args.after });
+    return UserConnection.of(page, counted ? () => new RowCounts(this.context.em).count(User, counted) : countTotal);
   }
 
   create(input: CreateUserInput): Promise<User> {
@@ -68,8 +70,13 @@ export class UserService {
   }
 
   /** Brings back the user and exactly the posts its deletion took. */
-  restore(id: string): Promise<User> {
-    return this.trash.restoreFromTrash(id);
+  restore(id: string, onConflict: OnConflict = OnConflict.FAIL): Promise<User> {
+    return this.trash.restoreFromTrash(id, onConflict);
+  }
+
+  /** Moves several users and their live posts to the trash as one deletion, all or nothing. */
+  deleteMany(ids: string[], reason: string | null | undefined): Promise<BulkTrashResult<User>> {
+    return this.trash.moveManyToTrash(ids, reason);
   }
 
   /** Deletes a trashed user and all of its posts for good; returns the rows removed. */

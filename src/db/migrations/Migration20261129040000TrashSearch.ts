@@ -8,7 +8,7 @@ import { Migration } from '@mikro-orm/migrations';
  * deletion and trash order indexes. pg_trgm is a trusted extension: the
  * database owner may create it.
  */
-export class Migration20261129020000TrashSearch extends Migration {
+export class Migration20261129040000TrashSearch extends Migration {
   override async up(): Promise<void> {
     this.addSql(`create extension if not exists pg_trgm;`);
     this.addSql(

@@ -1,12 +1,13 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import type { Logger } from 'pino';
-import { AuditEvent } from '../audit/audit-event.entity';
-import { Post } from '../modules/post/post.entity';
-import { User } from '../modules/user/user.entity';
-import { SoftDeleteSubscriber } from '../trash/soft-delete.subscriber';
-import { TrashableEntity } from '../trash/trashable.entity';
-import { migrations } from './migrations';
+import { AuditEvent } from './audit/audit-event.entity';
+import { Post } from './modules/post/post.entity';
+import { User } from './modules/user/user.entity';
+import { SoftDeleteSubscriber } from './trash/soft-delete.subscriber';
+import { RowCount } from './trash/row-count.entity';
+import { TrashableEntity } from './trash/trashable.entity';
+import { migrations } from './db/migrations';
 
 export const MIGRATIONS_TABLE = 'mikro_orm_migrations';
 
@@ -16,7 +17,7 @@ export function ormOptions(clientUrl: string, logger?: Logger, options: { statem
     clientUrl,
     // A slow query cannot hold a connection forever: PostgreSQL cancels it (0 = no limit).
     driverOptions: options.statementTimeoutMs ? { connection: { statement_timeout: options.statementTimeoutMs } } : {},
-    entities: [TrashableEntity, User, Post, AuditEvent],
+    entities: [TrashableEntity, User, Post, AuditEvent, RowCount],
     subscribers: [new SoftDeleteSubscriber()],
     extensions: [Migrator],
     migrations: {

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Access } from '../auth/access';
-import type { TrashSettings } from '../config';
-import type { TrashObserver } from './trash-observer';
+import type { Access } from './auth/access';
+import type { TrashSettings } from './config';
+import type { TrashObserver } from './trash/trash-observer';
 
 /** Source of "now"; tests pass their own to control time. */
 export type Clock = () => Date;

@@ -1,0 +1,68 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { isUuid } from '../db/ids';
+import { countKeysetRows, findKeysetRows, findKeysetRowsPerParent, type KeysetQuery, type PerParentQuery } from '../db/keyset';
+import type { Page } from './connection';
+import { decodeCursor, encodeCursor } from './cursor';
+
+/** A keyset query as a client asks for it: `after` is the opaque cursor of the previous page. */
+export interface KeysetPageRequest<T extends { id: string }> extends Omit<KeysetQuery<T>, 'after'> {
+  after?: string | null;
+}
+
+export interface PerParentPageRequest<T extends { id: string }> extends Omit<PerParentQuery<T>, 'after'> {
+  after?: string | null;
+}
+
+/** A page and its total, counted only when asked for. */
+export interface PageWithTotal<T> {
+  page: Page<T>;
+  countTotal: () => Promise<number>;
+}
+
+function toPage<T extends { id: string }>(rows: T[], request: KeysetPageRequest<T>): Page<T> {
+  const edges = rows.slice(0, request.first).map((node) => ({
+    node,
+    cursor: encodeCursor(request.order, { sortValue: node[request.order.sortProperty] as Date, id: node.id }),
+  }));
+  return { edges, hasNextPage: rows.length > request.first };
+}
+
+function decodeAfter<T extends { id: string }>(request: KeysetPageRequest<T>) {
+  return request.after != null ? decodeCursor(request.after, request.order) : null;
+}
+
+/** One page, newest first, by keyset (see `findKeysetRows`); a cursor from another listing is BAD_USER_INPUT. */
+export async function findKeysetPage<T extends { id: string }>(em: EntityManager, request: KeysetPageRequest<T>): Promise<Page<T>> {
+  const after = decodeAfter(request);
+  return toPage(await findKeysetRows(em, { ...request, after }), request);
+}
+
+/** The same page for many parents in one statement (see `findKeysetRowsPerParent`). */
+export async function findKeysetPagesPerParent<T extends { id: string }>(
+  em: EntityManager,
+  request: PerParentPageRequest<T>,
+): Promise<Map<string, Page<T>>> {
+  const pages = new Map<string, Page<T>>(request.parentIds.map((id) => [id, { edges: [], hasNextPage: false }]));
+  if (request.parentIds.length === 0) return pages;
+  const rows = await findKeysetRowsPerParent(em, { ...request, after: decodeAfter(request) });
+  for (const [parentId, parentRows] of rows) pages.set(parentId, toPage(parentRows, request));
+  return pages;
+}
+
+/**
+ * A page and its total. `filteredById` is an id the request's `where` filters
+ * on (an author, an audited record): when it is not a UUID no record has it,
+ * so the listing is empty without asking the database, which would reject the
+ * uuid cast.
+ */
+export async function listKeysetPage<T extends { id: string }>(
+  em: EntityManager,
+  request: KeysetPageRequest<T>,
+  filteredById?: string | null,
+): Promise<PageWithTotal<T>> {
+  if (filteredById != null && !isUuid(filteredById)) {
+    return { page: { edges: [], hasNextPage: false }, countTotal: async () => 0 };
+  }
+  const page = await findKeysetPage(em, request);
+  return { page, countTotal: () => countKeysetRows(em, request) };
+}
