@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/audit.service';
+import type { NodeService } from './modules/node/node.service';
 import type { PostService } from './modules/post/post.service';
 import type { UserService } from './modules/user/user.service';
 import type { TrashBinService } from './trash/trash-bin.service';
@@ -10,6 +11,7 @@ export interface Services {
   posts: PostService;
   trashBin: TrashBinService;
   audit: AuditLog;
+  nodes: NodeService;
 }
 
 /** What every resolver receives: the services for this request, bound to its own EntityManager fork. */

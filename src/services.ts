@@ -4,6 +4,7 @@ import { AuditLog } from './audit/audit.service';
 import { Access } from './auth/access';
 import type { Principal } from './auth/principal';
 import type { TrashSettings } from './config';
+import { NodeService } from './modules/node/node.service';
 import { PostService } from './modules/post/post.service';
 import { trashPolicies } from './modules/trash-policies';
 import { isLiveUser, UserService } from './modules/user/user.service';
@@ -25,11 +26,13 @@ export interface RequestContextFactoryOptions {
 
 /** Every service, bound to one service context; the only place that builds them. */
 export function createServices(context: ServiceContext): Services {
+  const audit = new AuditLog(context);
   return {
     users: new UserService(context),
     posts: new PostService(context),
     trashBin: new TrashBinService(context, trashPolicies),
-    audit: new AuditLog(context),
+    audit,
+    nodes: new NodeService(context, trashPolicies, audit),
   };
 }
 
