@@ -54,9 +54,8 @@ export class TrashBinService {
   async preview(id: string): Promise<RestorePreview> {
     this.context.access.requireSignedIn();
     const found = await this.findAnywhere(id);
-    const trash = found && new TrashService(found.policy, this.context);
-    if (!found || !trash!.isVisible(found.record)) throw new NotFoundError('Record', id);
-    const plan = await trash!.planRestore(found.record);
+    if (!found) throw new NotFoundError('Record', id);
+    const plan = await new TrashService(found.policy, this.context).planRestore(found.record);
     return { ...plan, restorable: plan.conflicts.length === 0 && plan.blockedBy.length === 0 };
   }
 
@@ -73,13 +72,22 @@ export class TrashBinService {
     return result.removed;
   }
 
+  /**
+   * The record with this id that the principal may see, in whichever table
+   * holds it. Every table is asked, with the visibility condition in the
+   * query, so that another member's trashed record and a missing id run the
+   * same statements: the trash cannot be probed by timing.
+   */
   private async findAnywhere(id: string): Promise<{ policy: AnyTrashPolicy; record: TrashableEntity } | undefined> {
     if (!isUuid(id)) return undefined;
+    const ownerId = this.context.access.trashedOwnerScope();
+    let found: { policy: AnyTrashPolicy; record: TrashableEntity } | undefined;
     for (const policy of this.policies) {
-      const record = await this.context.em.findOne(policy.entity, { id }, { filters: { [SOFT_DELETE_FILTER]: false } });
-      if (record) return { policy, record: record as TrashableEntity };
+      const visible = trashedRowsVisibleTo<TrashableEntity>('all', policy.ownerProperty as keyof TrashableEntity & string, ownerId);
+      const record = await this.context.em.findOne(policy.entity, { $and: [{ id }, visible] }, { filters: { [SOFT_DELETE_FILTER]: false } });
+      if (record) found ??= { policy, record: record as TrashableEntity };
     }
-    return undefined;
+    return found;
   }
 }
 
