@@ -21,7 +21,7 @@ export async function runPurgeCommand(argv: readonly string[], env: NodeJS.Proce
   if (unknown.length > 0) throw new ConfigError(`Unknown argument ${unknown[0]}; usage: npm run purge [-- --reschedule]`);
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, { shareRunningCluster: true });
   try {
     if (argv.includes('--reschedule')) {
       return { rescheduled: await reschedulePurges(database.orm, trashPolicies, config.trash.retentionDays) };

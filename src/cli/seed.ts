@@ -39,7 +39,7 @@ export async function runSeedCommand(argv: readonly string[], env: NodeJS.Proces
   const force = argv.includes('--force');
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, { shareRunningCluster: true });
   try {
     const existing = await countRows(database.orm, 'users');
     if (existing > 0 && !force) {
