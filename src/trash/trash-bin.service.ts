@@ -16,6 +16,14 @@ export interface RestorePreview extends RestorePlan {
   restorable: boolean;
 }
 
+/** What one bounded emptyTrash call did, and what it left for the next call. */
+export interface EmptyTrashProgress {
+  /** Rows removed, cascaded children included. */
+  removedRows: number;
+  /** Trashed rows still due (trashed before olderThan) after this call. */
+  remainingRows: number;
+}
+
 /** The trash as one place, across every trashable entity: list it, preview a restore, empty it. */
 export class TrashBinService {
   constructor(
@@ -59,17 +67,52 @@ export class TrashBinService {
     return { ...plan, restorable: plan.conflicts.length === 0 && plan.blockedBy.length === 0 };
   }
 
-  /** Purges everything trashed before `olderThan` (default: now); returns the rows removed. */
-  async empty(olderThan: Date | null | undefined): Promise<number> {
+  /**
+   * Purges what was trashed before `olderThan` (default: now), at most `limit`
+   * records (default and ceiling: EMPTY_TRASH_MAX_RECORDS) with their children,
+   * in transactions of PURGE_BATCH_SIZE records, so that one call holds the
+   * database only briefly; returns the rows removed. A caller empties a large
+   * trash by calling again until nothing is removed.
+   */
+  async empty(olderThan: Date | null | undefined, limit?: number | null): Promise<number> {
     this.context.access.requireAdmin();
-    const before = olderThan ?? this.context.clock();
-    if (Number.isNaN(before.getTime())) throw new BadUserInputError('Invalid olderThan: not a date-time', 'olderThan');
+    const before = this.cutoff(olderThan);
+    const maxRecords = this.recordLimit(limit);
     const result = await runPurgePass(this.context, this.policies, {
       due: { column: 'deleted_at', before, inclusive: false },
       batchSize: this.context.trash.purgeBatchSize,
       waitForLock: true,
+      maxRecords,
     });
     return result.removed;
+  }
+
+  /** `empty`, then how many due rows remain: what a client needs to know whether to call again. */
+  async emptyStep(olderThan: Date | null | undefined, limit?: number | null): Promise<EmptyTrashProgress> {
+    this.context.access.requireAdmin();
+    const before = this.cutoff(olderThan);
+    const removedRows = await this.empty(before, limit);
+    let remainingRows = 0;
+    for (const policy of this.policies) {
+      // Served by the partial trash index (deleted_at where deleted_at is not null).
+      remainingRows += await this.context.em.count(policy.entity, { deletedAt: { $ne: null, $lt: before } }, { filters: { [SOFT_DELETE_FILTER]: false } });
+    }
+    return { removedRows, remainingRows };
+  }
+
+  private cutoff(olderThan: Date | null | undefined): Date {
+    const before = olderThan ?? this.context.clock();
+    if (Number.isNaN(before.getTime())) throw new BadUserInputError('Invalid olderThan: not a date-time', 'olderThan');
+    return before;
+  }
+
+  private recordLimit(limit: number | null | undefined): number {
+    const ceiling = this.context.trash.emptyTrashMaxRecords;
+    if (limit == null) return ceiling;
+    if (!Number.isInteger(limit) || limit < 1 || limit > ceiling) {
+      throw new BadUserInputError(`Invalid limit: must be from 1 to ${ceiling}`, 'limit');
+    }
+    return limit;
   }
 
   /**

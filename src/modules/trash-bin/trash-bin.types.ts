@@ -1,5 +1,5 @@
 import type { GraphQLUnionType } from 'graphql';
-import { createUnionType, Field, ID, ObjectType } from 'type-graphql';
+import { createUnionType, Field, ID, Int, ObjectType } from 'type-graphql';
 import { connectionTypeFor } from '../../trash/pagination';
 import type { TrashableEntity } from '../../trash/trashable.entity';
 import { Post } from '../post/post.entity';
@@ -43,4 +43,13 @@ export class RestorePreview {
 
   @Field(() => [TrashItem], { description: 'Trashed records that must be restored first.' })
   blockedBy!: TrashableEntity[];
+}
+
+@ObjectType({ description: 'What one bounded emptyTrash call removed, and what it left for the next one.' })
+export class EmptyTrashProgress {
+  @Field(() => Int, { description: 'Rows removed by this call, cascaded children included.' })
+  removedRows!: number;
+
+  @Field(() => Int, { description: 'Trashed rows still due (trashed before olderThan); 0 when the trash is empty up to then.' })
+  remainingRows!: number;
 }
