@@ -58,6 +58,8 @@ export interface TrashSettings {
   readonly purgeBatchSize: number;
   /** Most trashed records (with their children) one emptyTrash call purges, so no request holds the database for long. */
   readonly emptyTrashMaxRecords: number;
+  /** Time after which an emptyTrash call starts no new batch. */
+  readonly emptyTrashMaxMs: number;
 }
 
 const environmentSchema = z.object({
@@ -73,6 +75,7 @@ const environmentSchema = z.object({
   PURGE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
   PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
   EMPTY_TRASH_MAX_RECORDS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+  EMPTY_TRASH_MAX_MS: z.coerce.number().int().min(1).max(600_000).default(2000),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   JWT_ISSUER: z.string().min(1).optional(),
@@ -105,6 +108,7 @@ const acceptedForms: Record<string, string> = {
   PURGE_INTERVAL_SECONDS: 'a whole number of seconds from 1 to 86400',
   PURGE_BATCH_SIZE: 'a whole number from 1 to 100000',
   EMPTY_TRASH_MAX_RECORDS: 'a whole number from 1 to 1000000',
+  EMPTY_TRASH_MAX_MS: 'a whole number of milliseconds from 1 to 600000',
   JWT_SECRET: 'a secret of at least 32 characters',
   JWT_JWKS_URL: 'an http(s) URL of a JSON Web Key Set',
   JWT_ISSUER: 'the expected iss claim',
@@ -155,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS,
       purgeBatchSize: values.PURGE_BATCH_SIZE,
       emptyTrashMaxRecords: values.EMPTY_TRASH_MAX_RECORDS,
+      emptyTrashMaxMs: values.EMPTY_TRASH_MAX_MS,
     }),
     auth: Object.freeze({
       secret: hasKey ? values.JWT_SECRET : DEVELOPMENT_JWT_SECRET,

@@ -9,7 +9,7 @@ const MAX_RECORDS = 5;
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer({
-    config: { trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 2, emptyTrashMaxRecords: MAX_RECORDS } },
+    config: { trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 2, emptyTrashMaxRecords: MAX_RECORDS, emptyTrashMaxMs: 60_000 } },
   });
 });
 afterAll(() => server?.stop());
@@ -76,6 +76,21 @@ describe('emptyTrash in bounded steps', () => {
     }
     expect(await trashedRows()).toBe(3);
     await server.gql('mutation { emptyTrash }');
+  });
+
+  it('starts no new batch once EMPTY_TRASH_MAX_MS has passed: the first batch still runs', async () => {
+    const hurried = await startTestServer({
+      config: { trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 2, emptyTrashMaxRecords: MAX_RECORDS, emptyTrashMaxMs: 1 } },
+    });
+    try {
+      const ids = await seedUsersWithPosts(hurried.sql, { prefix: 'hurried', users: 4, postsPerUser: 2 });
+      for (const id of ids) await hurried.gql(`mutation($id: ID!) { deleteUser(id: $id) { id } }`, { id });
+      const step = `mutation { emptyTrashStep { removedRows remainingRows } }`;
+      expect((await hurried.gql(step)).data.emptyTrashStep).toEqual({ removedRows: 6, remainingRows: 6 });
+      expect((await hurried.gql(step)).data.emptyTrashStep).toEqual({ removedRows: 6, remainingRows: 0 });
+    } finally {
+      await hurried.stop();
+    }
   });
 
   it('is for admins only, like emptyTrash', async () => {

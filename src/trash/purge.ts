@@ -88,6 +88,8 @@ export interface PurgePassOptions {
   waitForLock: boolean;
   /** Stop after this many due records (their children go with them); unbounded when absent. */
   maxRecords?: number;
+  /** Start no new batch once this much time has passed (the first batch always runs); unbounded when absent. */
+  maxDurationMs?: number;
 }
 
 /**
@@ -105,9 +107,11 @@ export async function runPurgePass(
   const result: PurgePassResult = { removed: 0, records: 0, batches: 0, skipped: false };
   const comparison = options.due.inclusive ? '<=' : '<';
   const budget = () => (options.maxRecords ?? Number.POSITIVE_INFINITY) - result.records;
+  const startedAt = Date.now();
+  const outOfTime = () => result.batches > 0 && Date.now() - startedAt >= (options.maxDurationMs ?? Number.POSITIVE_INFINITY);
   for (const policy of policies) {
     const table = context.em.getMetadata().get(policy.entity.name).tableName;
-    while (budget() > 0) {
+    while (budget() > 0 && !outOfTime()) {
       const batchSize = Math.min(options.batchSize, budget());
       const batch = await context.em.transactional(async (em) => {
         const connection = em.getConnection();

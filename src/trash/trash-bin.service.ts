@@ -70,9 +70,10 @@ export class TrashBinService {
   /**
    * Purges what was trashed before `olderThan` (default: now), at most `limit`
    * records (default and ceiling: EMPTY_TRASH_MAX_RECORDS) with their children,
-   * in transactions of PURGE_BATCH_SIZE records, so that one call holds the
-   * database only briefly; returns the rows removed. A caller empties a large
-   * trash by calling again until nothing is removed.
+   * in transactions of PURGE_BATCH_SIZE records, starting no new transaction
+   * after EMPTY_TRASH_MAX_MS, so that one call holds the database only
+   * briefly; returns the rows removed. A caller empties a large trash by
+   * calling again until nothing is removed.
    */
   async empty(olderThan: Date | null | undefined, limit?: number | null): Promise<number> {
     this.context.access.requireAdmin();
@@ -83,6 +84,7 @@ export class TrashBinService {
       batchSize: this.context.trash.purgeBatchSize,
       waitForLock: true,
       maxRecords,
+      maxDurationMs: this.context.trash.emptyTrashMaxMs,
     });
     return result.removed;
   }
@@ -95,7 +97,8 @@ export class TrashBinService {
     let remainingRows = 0;
     for (const policy of this.policies) {
       // Served by the partial trash index (deleted_at where deleted_at is not null).
-      remainingRows += await this.context.em.count(policy.entity, { deletedAt: { $ne: null, $lt: before } }, { filters: { [SOFT_DELETE_FILTER]: false } });
+      const due = { deletedAt: { $ne: null, $lt: before } };
+      remainingRows += await this.context.em.count(policy.entity, due, { filters: { [SOFT_DELETE_FILTER]: false } });
     }
     return { removedRows, remainingRows };
   }

@@ -124,7 +124,8 @@ export class TrashService<T extends TrashableEntity> {
       const before = comparator.prepareEntity(record);
       apply(record);
       // A change to nothing (no fields, or the current values) is not a change: no version, no event.
-      if (Object.keys(comparator.diffEntities(this.policy.entity.name, before, comparator.prepareEntity(record))).length === 0) return record;
+      const changes = comparator.diffEntities(this.policy.entity.name, before, comparator.prepareEntity(record));
+      if (Object.keys(changes).length === 0) return record;
       this.audit.record(em, { action: AuditAction.UPDATE, entityType: this.policy.typeName, entityId: id, affected: 1 });
       await em.flush();
       return record;
