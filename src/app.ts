@@ -17,6 +17,8 @@ import { createRequestContext, type RequestContext } from './request-context';
 import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
 import { registerHealthRoutes } from './http/health';
+import { startSubscriptionServer, subscriptionsOverHttpRefused } from './http/subscriptions';
+import { TrashEventBus } from './events/trash-event-bus';
 import { createLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { outcomePlugin, registerRequestLog, trashChangeLogger } from './observability/request-log';
@@ -53,6 +55,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config);
   const clock = options.clock ?? (() => new Date());
   const database = await openDatabase(config, logger);
+  let stopEvents = async () => {};
   try {
     const isProduction = config.nodeEnv === 'production';
     const schema = await buildAppSchema();
@@ -79,7 +82,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (closing) reply.header('connection', 'close');
     });
     const metrics = new Metrics(database.orm, trashPolicies);
-    const observer = combineObservers(trashChangeLogger(logger), metrics);
+    const trashEvents = new TrashEventBus({
+      connectionString: database.url,
+      notify: async (channel, payload) => {
+        await database.orm.em.getConnection().execute('select pg_notify(?, ?)', [channel, payload]);
+      },
+      logger,
+      clock,
+    });
+    await trashEvents.start();
+    stopEvents = () => trashEvents.stop();
+    const observer = combineObservers(trashChangeLogger(logger), metrics, trashEvents);
     registerRequestLog(http, logger, (outcome) => metrics.observeRequest(outcome));
     registerHealthRoutes(http, database.orm);
     if (config.metrics) {
@@ -109,6 +122,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         fastifyApolloDrainPlugin(http),
         unexpectedErrorLogger(logger),
         outcomePlugin(),
+        subscriptionsOverHttpRefused(),
         ...limits.plugins,
         isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       ],
@@ -129,6 +143,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           observer,
           principal: await verifyToken(request.headers.authorization),
         }),
+    });
+    const subscriptions = startSubscriptionServer({
+      httpServer: http.server,
+      path: '/graphql',
+      schema,
+      verifyToken,
+      trashEvents,
+      limits: { ...limits, cost: config.limits.cost },
+      maxPerConnection: config.subscriptions.perConnection,
+      maxPerProcess: config.subscriptions.perProcess,
+      logger,
     });
     const retention = new RetentionJob({ orm: database.orm, clock, settings: config.trash, policies: trashPolicies, logger, observer });
     const address = await http.listen({ port: config.port, host: '0.0.0.0' });
@@ -153,17 +178,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             http.server.closeAllConnections();
           }, config.shutdownGraceMs);
           try {
+            // Subscribers get a clean close (1001 Going Away) rather than a dropped socket.
+            await subscriptions.close();
             await apollo.stop();
             await http.close();
           } finally {
             clearTimeout(cutOff);
           }
           await retention.stop();
+          await trashEvents.stop();
           await database.close();
           logger.info('stopped');
         })()),
     };
   } catch (error) {
+    await stopEvents();
     await database.close();
     throw error;
   }

@@ -20,6 +20,15 @@ export interface Config {
   readonly metrics: boolean;
   /** How long in-flight requests may take to finish once shutdown begins. */
   readonly shutdownGraceMs: number;
+  readonly subscriptions: SubscriptionLimits;
+  /** Serve the example web app (examples/web/dist) at `/`: on by default in development only. */
+  readonly serveWebApp: boolean;
+}
+
+/** Bounds on GraphQL subscriptions over WebSocket. */
+export interface SubscriptionLimits {
+  readonly perConnection: number;
+  readonly perProcess: number;
 }
 
 /** Bounds that keep one request from costing the server more than a request should. */
@@ -89,6 +98,9 @@ const environmentSchema = z.object({
   ALLOW_INTROSPECTION: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
   METRICS: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(1000).default(10),
+  SUBSCRIPTIONS_PER_PROCESS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  SERVE_WEB_APP: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 
 /** What each variable accepts, for the one-line message that stops a start-up. */
@@ -116,6 +128,9 @@ const acceptedForms: Record<string, string> = {
   ALLOW_INTROSPECTION: 'true or false',
   METRICS: 'true or false',
   SHUTDOWN_GRACE_MS: 'a whole number of milliseconds up to 600000',
+  SUBSCRIPTIONS_PER_CONNECTION: 'a whole number from 1 to 1000',
+  SUBSCRIPTIONS_PER_PROCESS: 'a whole number from 1 to 1000000',
+  SERVE_WEB_APP: 'true or false',
 };
 
 /** Thrown when the environment holds a value the server cannot start with. */
@@ -171,5 +186,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowIntrospection: values.ALLOW_INTROSPECTION === 'true',
     metrics: values.METRICS === 'true',
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
+    subscriptions: Object.freeze({
+      perConnection: values.SUBSCRIPTIONS_PER_CONNECTION,
+      perProcess: values.SUBSCRIPTIONS_PER_PROCESS,
+    }),
+    serveWebApp: values.SERVE_WEB_APP === undefined ? values.NODE_ENV === 'development' : values.SERVE_WEB_APP === 'true',
   });
 }

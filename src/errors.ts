@@ -12,6 +12,7 @@ export enum ErrorCode {
   Unauthenticated = 'UNAUTHENTICATED',
   Forbidden = 'FORBIDDEN',
   QueryTooComplex = 'QUERY_TOO_COMPLEX',
+  TooManySubscriptions = 'TOO_MANY_SUBSCRIPTIONS',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -60,6 +61,12 @@ export class QueryTooComplexError extends AppError {
       ErrorCode.QueryTooComplex,
       { cost, limit, http: { status: 400 } },
     );
+  }
+}
+
+export class TooManySubscriptionsError extends AppError {
+  constructor(message: string) {
+    super(message, ErrorCode.TooManySubscriptions);
   }
 }
 

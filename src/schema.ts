@@ -4,14 +4,24 @@ import { buildSchema } from 'type-graphql';
 import { AuditResolver } from './audit/audit.resolver';
 import { PostResolver } from './modules/post/post.resolver';
 import { TrashBinResolver } from './modules/trash-bin/trash-bin.resolver';
+import { TrashEventsResolver } from './modules/trash-bin/trash-events.resolver';
 import { UserResolver } from './modules/user/user.resolver';
 
 /** The GraphQL schema, built from the resolvers and the decorated types. */
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [UserResolver, PostResolver, TrashBinResolver, AuditResolver],
+    resolvers: [UserResolver, PostResolver, TrashBinResolver, TrashEventsResolver, AuditResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeISOResolver }],
     validate: { forbidUnknownValues: false },
+    // Every subscription brings its own event source (`subscribe`), so type-graphql's topic-based PubSub is never used.
+    pubSub: {
+      publish: () => {
+        throw new Error('Topic-based PubSub is not used: subscriptions take their events from their own `subscribe`');
+      },
+      subscribe: () => {
+        throw new Error('Topic-based PubSub is not used: subscriptions take their events from their own `subscribe`');
+      },
+    },
   });
 }
 

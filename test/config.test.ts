@@ -18,6 +18,8 @@ describe('configuration', () => {
       allowIntrospection: false,
       metrics: true,
       shutdownGraceMs: 10_000,
+      subscriptions: { perConnection: 10, perProcess: 1000 },
+      serveWebApp: true,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -46,6 +48,9 @@ describe('configuration', () => {
       ALLOW_INTROSPECTION: 'true',
       METRICS: 'false',
       SHUTDOWN_GRACE_MS: '2500',
+      SUBSCRIPTIONS_PER_CONNECTION: '3',
+      SUBSCRIPTIONS_PER_PROCESS: '50',
+      SERVE_WEB_APP: 'true',
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -60,7 +65,17 @@ describe('configuration', () => {
       allowIntrospection: true,
       metrics: false,
       shutdownGraceMs: 2500,
+      subscriptions: { perConnection: 3, perProcess: 50 },
+      serveWebApp: true,
     });
+  });
+
+  it('serves the web app by default in development only; elsewhere only when SERVE_WEB_APP=true', () => {
+    expect(loadConfig({}).serveWebApp).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).serveWebApp).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) }).serveWebApp).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), SERVE_WEB_APP: 'true' }).serveWebApp).toBe(true);
+    expect(loadConfig({ SERVE_WEB_APP: 'false' }).serveWebApp).toBe(false);
   });
 
   it('treats empty values as unset', () => {
@@ -84,6 +99,9 @@ describe('configuration', () => {
     ['ALLOW_INTROSPECTION', 'yes'],
     ['METRICS', 'off'],
     ['SHUTDOWN_GRACE_MS', '-5'],
+    ['SUBSCRIPTIONS_PER_CONNECTION', '0'],
+    ['SUBSCRIPTIONS_PER_PROCESS', 'many'],
+    ['SERVE_WEB_APP', 'yes'],
   ])('refuses %s=%s with one line naming the variable, the problem and the accepted form', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid ${variable}=${JSON.stringify(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .+ \\(expected .+\\)$`));

@@ -6,6 +6,8 @@ import { ormOptions } from './orm.config';
 
 export interface Database {
   orm: MikroORM;
+  /** Where the database is, for the few connections kept outside the ORM's pool (LISTEN). */
+  url: string;
   /** Closes the ORM's pool, then stops the embedded server if this process started it. */
   close(): Promise<void>;
   /** Leaves nothing running behind a process that exits at once (the embedded server stops on its own). */
@@ -32,6 +34,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     const orm = await MikroORM.init(ormOptions(url, logger, { statementTimeoutMs: config.limits.statementTimeoutMs }));
     return {
       orm,
+      url,
       close: async () => {
         await orm.close(true);
         await embedded?.stop();

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditAction } from '../audit/audit-event.entity';
 import { AuditLog } from '../audit/audit.service';
+import { columnName } from './columns';
 import type { ServiceContext } from './service-context';
 import type { AnyTrashPolicy, TrashPolicy } from './trash-policy';
 import type { TrashableEntity } from './trashable.entity';
@@ -102,6 +103,7 @@ export async function runPurgePass(
   const comparison = options.due.inclusive ? '<=' : '<';
   for (const policy of policies) {
     const table = context.em.getMetadata().get(policy.entity.name).tableName;
+    const ownerColumn = columnName(context.em, policy.entity, policy.ownerProperty);
     for (;;) {
       const batch = await context.em.transactional(async (em) => {
         const connection = em.getConnection();
@@ -109,8 +111,8 @@ export async function runPurgePass(
         const lockFunction = options.waitForLock ? 'pg_advisory_xact_lock' : 'pg_try_advisory_xact_lock';
         const [lock] = await connection.execute(`select ${lockFunction}(${PURGE_LOCK_KEY}) as acquired`, [], 'all', transaction);
         if (!options.waitForLock && !lock.acquired) return undefined;
-        const due: Array<{ id: string; deletion_id: string | null }> = await connection.execute(
-          `select id, deletion_id from "${table}"
+        const due: Array<{ id: string; deletion_id: string | null; owner_id: string }> = await connection.execute(
+          `select id, deletion_id, "${ownerColumn}" as owner_id from "${table}"
             where deleted_at is not null and "${options.due.column}" ${comparison} ?
             order by "${options.due.column}" limit ? for update skip locked`,
           [options.due.before, options.batchSize],
@@ -123,7 +125,13 @@ export async function runPurgePass(
           policy,
           due.map((row) => ({ id: row.id, deletionId: row.deletion_id })),
         );
-        return { records: due.length, ids: purged.map((record) => record.id), removed: purged.reduce((sum, record) => sum + record.removed, 0) };
+        const ownerOf = new Map(due.map((row) => [row.id, row.owner_id]));
+        return {
+          records: due.length,
+          ids: purged.map((record) => record.id),
+          ownerIds: purged.map((record) => ownerOf.get(record.id)!),
+          removed: purged.reduce((sum, record) => sum + record.removed, 0),
+        };
       });
       if (!batch) return { ...result, skipped: true };
       if (batch.records === 0) break;
@@ -131,6 +139,7 @@ export async function runPurgePass(
         action: 'PURGE',
         entityType: policy.typeName,
         ids: batch.ids,
+        ownerIds: batch.ownerIds,
         affected: batch.removed,
         actorId: context.access.actorId,
       });
