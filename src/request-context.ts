@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { AuditLog } from './audit/audit.service';
 import type { TrashSettings } from './config';
+import { NodeService } from './modules/node/node.service';
 import { PostService } from './modules/post/post.service';
 import { trashPolicies } from './modules/trash-policies';
 import { isLiveUser, UserService } from './modules/user/user.service';
@@ -16,6 +17,7 @@ export interface Services {
   posts: PostService;
   trashBin: TrashBinService;
   audit: AuditLog;
+  nodes: NodeService;
 }
 
 /** What every resolver receives: the services for this request, bound to its own EntityManager fork. */
@@ -40,11 +42,13 @@ export interface RequestContextFactoryOptions {
 }
 
 export function createServices(context: ServiceContext): Services {
+  const audit = new AuditLog(context);
   return {
     users: new UserService(context),
     posts: new PostService(context),
     trashBin: new TrashBinService(context, trashPolicies),
-    audit: new AuditLog(context),
+    audit,
+    nodes: new NodeService(context, trashPolicies, audit),
   };
 }
 

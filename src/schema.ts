@@ -2,6 +2,7 @@ import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
 import { AuditResolver } from './audit/audit.resolver';
+import { NodeResolver } from './modules/node/node.resolver';
 import { PostResolver } from './modules/post/post.resolver';
 import { TrashBinResolver } from './modules/trash-bin/trash-bin.resolver';
 import { TrashEventsResolver } from './modules/trash-bin/trash-events.resolver';
@@ -10,7 +11,7 @@ import { UserResolver } from './modules/user/user.resolver';
 /** The GraphQL schema, built from the resolvers and the decorated types. */
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [UserResolver, PostResolver, TrashBinResolver, TrashEventsResolver, AuditResolver],
+    resolvers: [UserResolver, PostResolver, TrashBinResolver, TrashEventsResolver, AuditResolver, NodeResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeISOResolver }],
     validate: { forbidUnknownValues: false },
     // Every subscription brings its own event source (`subscribe`), so type-graphql's topic-based PubSub is never used.

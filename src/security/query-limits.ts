@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { DocumentNode, GraphQLSchema, ValidationRule } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { QueryLimits } from '../config';
 import { QueryTooComplexError } from '../errors';
@@ -12,6 +12,9 @@ import { QueryTooComplexError } from '../errors';
  * takes `first`, through type-graphql's `complexity` option.
  */
 export const connectionCost: ComplexityEstimator = ({ args, childComplexity }) => 1 + (Number(args.first) || 20) * childComplexity;
+
+/** Cost of a field that returns one item per id it is given (`nodes(ids)`). */
+export const perIdCost: ComplexityEstimator = ({ args, childComplexity }) => 1 + (Array.isArray(args.ids) ? args.ids.length : 1) * childComplexity;
 
 /**
  * Depth, alias and directive limits (graphql-armor), field suggestions hidden
@@ -55,13 +58,20 @@ function costLimitPlugin(limit: number): ApolloServerPlugin {
           let known = costs.get(document);
           let cost = known?.get(key);
           if (cost === undefined) {
-            cost = getComplexity({
-              schema,
-              query: document,
-              operationName: request.operationName,
-              variables: request.variables,
-              estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
-            });
+            try {
+              cost = getComplexity({
+                schema,
+                query: document,
+                operationName: request.operationName,
+                variables: request.variables,
+                estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+              });
+            } catch (error) {
+              // getComplexity coerces the variables itself and throws an uncoded error on a bad value. Nothing
+              // runs with bad variables: graphql-js refuses them before any resolver, as BAD_USER_INPUT (HTTP 400).
+              if (error instanceof GraphQLError) return;
+              throw error;
+            }
             if (!known) costs.set(document, (known = new Map()));
             if (known.size >= MAX_COSTS_PER_DOCUMENT) known.clear();
             known.set(key, cost);

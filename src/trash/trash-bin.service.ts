@@ -1,11 +1,13 @@
+import type { FilterQuery } from '@mikro-orm/core';
 import { BadUserInputError, NotFoundError } from '../errors';
 import { DeletionService, type DeletionRestoreResult } from './deletion.service';
 import { isUuid } from './ids';
-import { countKeysetRows, findKeysetPage, type KeysetOrder, type Page, type PageArgs } from './pagination';
+import { countKeysetRows, decodeCursor, findKeysetPage, type KeysetOrder, type KeysetPageRequest, type Page, type PageArgs } from './pagination';
 import { runPurgePass } from './purge';
 import { OnConflict } from './restore-set';
 import type { ServiceContext } from './service-context';
 import { trashedRowsVisibleTo } from './trash-listing';
+import { trashSearchConditions, validateTrashSearch, type TrashSearch } from './trash-search';
 import type { AnyTrashPolicy } from './trash-policy';
 import { TrashService, type RestorePlan } from './trash.service';
 import { SOFT_DELETE_FILTER, type TrashableEntity } from './trashable.entity';
@@ -32,15 +34,21 @@ export class TrashBinService {
   /**
    * Everything in the trash, newest deletion first: the same keyset page is
    * read from each entity's partial trash index and merged, so a page costs
-   * one index range scan per entity type.
+   * one index range scan per entity type. A search narrows what the principal
+   * may see (its conditions are ANDed with the owner scope), never widens it.
    */
-  async list(args: PageArgs): Promise<{ page: Page<TrashableEntity>; countTotal: () => Promise<number> }> {
+  async list(args: PageArgs, search: TrashSearch = {}): Promise<{ page: Page<TrashableEntity>; countTotal: () => Promise<number> }> {
     const ownerId = this.context.access.trashedOwnerScope();
-    const requests = this.policies.map((policy) => ({
-      entity: policy.entity,
-      order: wholeTrash,
-      where: trashedRowsVisibleTo<TrashableEntity>('trashed', policy.ownerProperty as keyof TrashableEntity & string, ownerId),
-    }));
+    validateTrashSearch(search);
+    // Checked here too: a search that rules out every type reads no page that would check it.
+    if (args.after != null) decodeCursor(args.after, wholeTrash);
+    const requests: Array<Omit<KeysetPageRequest<TrashableEntity>, 'first' | 'after'>> = [];
+    for (const policy of this.policies) {
+      const conditions = trashSearchConditions(policy, search);
+      if (conditions === null) continue;
+      const visible = trashedRowsVisibleTo<TrashableEntity>('trashed', policy.ownerProperty as keyof TrashableEntity & string, ownerId);
+      requests.push({ entity: policy.entity, order: wholeTrash, where: { $and: [visible, conditions] } as FilterQuery<TrashableEntity> });
+    }
     const pages = [];
     for (const request of requests) pages.push(await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after }));
     const merged = pages.flatMap((page) => page.edges).sort((a, b) => newestDeletionFirst(a.node, b.node));

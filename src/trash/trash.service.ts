@@ -79,17 +79,26 @@ export class TrashService<T extends TrashableEntity> {
    * exactly as for a missing record).
    */
   async findById(id: string, options: { includeDeleted: boolean }): Promise<T | null> {
+    return (await this.findByIds([id], options)).get(id) ?? null;
+  }
+
+  /**
+   * `findById` for many ids in one statement: an entry for every id that
+   * exists in this entity's table, holding the record, or null where
+   * `findById` would answer null. Ids that are not UUIDs exist nowhere.
+   */
+  async findByIds(ids: readonly string[], options: { includeDeleted: boolean }): Promise<Map<string, T | null>> {
     if (options.includeDeleted) this.access.requireSignedIn();
-    if (!isUuid(id)) return null;
-    // A read: one plain row, not a managed entity (see rows.ts). The softDelete condition is explicit here.
+    const uuids = [...new Set(ids.filter(isUuid))];
+    if (uuids.length === 0) return new Map();
+    // A read: plain rows, not managed entities (see rows.ts). Trashed rows are read too, then hidden here.
     const rows = await this.context.em
       .createQueryBuilder(this.policy.entity, 'e')
       .select('*')
-      .where((options.includeDeleted ? { id } : { id, deletedAt: null }) as unknown as FilterQuery<T>)
-      .limit(1)
+      .where({ id: { $in: uuids } } as unknown as FilterQuery<T>)
       .execute<Array<Record<string, unknown>>>('all', false);
-    const [record] = rowsToEntities(this.context.em, this.policy.entity, rows);
-    return record && this.isVisible(record) ? record : null;
+    const records = rowsToEntities(this.context.em, this.policy.entity, rows);
+    return new Map(records.map((record) => [record.id, (options.includeDeleted || !record.deletedAt) && this.isVisible(record) ? record : null]));
   }
 
   /** Live records are public; a trashed one only to admins and its owner. */
