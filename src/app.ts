@@ -17,6 +17,7 @@ import { createRequestContext, type RequestContext } from './request-context';
 import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
 import { registerHealthRoutes } from './http/health';
+import { registerWebApp } from './http/web-app';
 import { startSubscriptionServer, subscriptionsOverHttpRefused } from './http/subscriptions';
 import { TrashEventBus } from './events/trash-event-bus';
 import { createLogger } from './observability/logger';
@@ -95,6 +96,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const observer = combineObservers(trashChangeLogger(logger), metrics, trashEvents);
     registerRequestLog(http, logger, (outcome) => metrics.observeRequest(outcome));
     registerHealthRoutes(http, database.orm);
+    if (config.serveWebApp) registerWebApp(http, logger);
     if (config.metrics) {
       http.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
     }
