@@ -24,11 +24,13 @@ function listSources(dir: string): string[] {
   });
 }
 
-/** Generates the typed documents and possibleTypes, then builds with Vite. */
+/** Generates the typed documents and possibleTypes, type-checks, then builds with Vite. */
 export function buildWebApp(): void {
   const bin = (name: string, file: string) => path.join(path.dirname(require.resolve(`${name}/package.json`, { paths: [root] })), file);
   const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
   run([bin('@graphql-codegen/cli', 'cjs/bin.js'), '--config', 'examples/web/codegen.ts', '--silent']);
+  // Vite strips types without checking them.
+  run([bin('typescript', 'bin/tsc'), '-p', 'examples/web']);
   run([bin('vite', 'bin/vite.js'), 'build', 'examples/web']);
   writeFileSync(stampFile, sourceHash());
 }
