@@ -85,9 +85,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const metrics = new Metrics(database.orm, trashPolicies);
     const trashEvents = new TrashEventBus({
       connectionString: database.url,
-      notify: async (channel, payload) => {
-        await database.orm.em.getConnection().execute('select pg_notify(?, ?)', [channel, payload]);
-      },
       logger,
       clock,
     });

@@ -178,6 +178,24 @@ describe('trashEvents subscription', () => {
     expect(errors[0]).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'TOO_MANY_SUBSCRIPTIONS' }) })]);
   });
 
+  it('subscriptions per process are bounded, across connections', async () => {
+    const server = await startTestServer({ config: { subscriptions: { perConnection: 10, perProcess: 1 } } });
+    const first = subscribe(server.url, admin);
+    const second = subscribe(server.url, admin);
+    try {
+      // Whichever arrives second is refused; the other one stays subscribed.
+      await expect.poll(() => first.errors.length + second.errors.length, { timeout: 10_000 }).toBe(1);
+      const [refused] = [...first.errors, ...second.errors];
+      expect(refused).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'TOO_MANY_SUBSCRIPTIONS' }) })]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(first.errors.length + second.errors.length).toBe(1);
+    } finally {
+      await first.dispose();
+      await second.dispose();
+      await server.stop();
+    }
+  });
+
   it('subscription documents pass the same limits as queries, and only subscriptions are served over WebSocket', async () => {
     const aliases = Array.from({ length: 16 }, (_, index) => `a${index}: action`).join(' ');
     const tooManyAliases = track(subscribe(a.url, admin, `subscription { trashEvents { ${aliases} } }`));

@@ -36,10 +36,8 @@ const RECONNECT_DELAY_MIN_MS = 100;
 const RECONNECT_DELAY_MAX_MS = 5000;
 
 export interface TrashEventBusOptions {
-  /** The database every instance shares; the bus keeps one connection of its own there for LISTEN. */
+  /** The database every instance shares; the bus keeps two connections of its own there: LISTEN and NOTIFY. */
   connectionString: string;
-  /** Sends one notification through the application's pool (so a busy LISTEN connection delays nothing). */
-  notify: (channel: string, payload: string) => Promise<void>;
   logger: Logger;
   clock: Clock;
 }
@@ -58,6 +56,12 @@ type InterruptionListener = () => void;
  */
 export class TrashEventBus implements TrashObserver {
   private client: pg.Client | undefined;
+  /**
+   * NOTIFY goes through a connection of its own, not the application's pool:
+   * it never waits behind requests, and a request's statements stay its own.
+   * A pool of one replaces a broken connection by itself.
+   */
+  private readonly publisher: pg.Pool;
   private listening = false;
   private stopped = false;
   private reconnectDelayMs = RECONNECT_DELAY_MIN_MS;
@@ -65,7 +69,10 @@ export class TrashEventBus implements TrashObserver {
   private readonly subscribers = new Set<EventQueue>();
   private readonly interruptionListeners = new Set<InterruptionListener>();
 
-  constructor(private readonly options: TrashEventBusOptions) {}
+  constructor(private readonly options: TrashEventBusOptions) {
+    this.publisher = new pg.Pool({ connectionString: options.connectionString, max: 1, application_name: 'trash-events-publisher' });
+    this.publisher.on('error', (error) => options.logger.warn({ err: error }, 'trash events: publishing connection lost'));
+  }
 
   /** True while the LISTEN connection is up: only then can a subscription promise to hear every event. */
   get isListening(): boolean {
@@ -85,6 +92,7 @@ export class TrashEventBus implements TrashObserver {
     this.client = undefined;
     this.listening = false;
     await client?.end().catch(() => undefined);
+    await this.publisher.end().catch(() => undefined);
   }
 
   /** Called when listening stops unexpectedly; returns the unsubscribe function. */
@@ -96,7 +104,7 @@ export class TrashEventBus implements TrashObserver {
   /** Publishes a committed change to every instance. Failures are logged: the change itself has already committed. */
   trashChanged(change: TrashChange): void {
     for (const message of toMessages(change, this.options.clock())) {
-      this.options.notify(TRASH_EVENTS_CHANNEL, JSON.stringify(message)).catch((error: unknown) => {
+      this.publisher.query('select pg_notify($1, $2)', [TRASH_EVENTS_CHANNEL, JSON.stringify(message)]).catch((error: unknown) => {
         this.options.logger.error({ err: error, action: change.action, deletionId: change.deletionId }, 'trash event could not be published');
       });
     }
