@@ -224,7 +224,10 @@ async function pickFreeVariant(
 /** Writes the new values; the rows are still trashed, so the unique indexes judge them when they come back. */
 export async function applyRenames(em: EntityManager, renames: readonly RestoreRename[]): Promise<void> {
   for (const rename of renames) {
-    await em.nativeUpdate(rename.item.constructor as typeof TrashableEntity, { id: rename.item.id }, { [rename.field]: rename.to }, withoutSoftDelete);
+    // Plain SQL: MikroORM's nativeUpdate would bump the version, and the restore itself is the one change.
+    const entity = rename.item.constructor as typeof TrashableEntity;
+    const table = em.getMetadata().get(entity.name).tableName;
+    await run(em, `update "${table}" set "${columnName(em, entity, rename.field)}" = ? where id = ?`, [rename.to, rename.item.id]);
     (rename.item as unknown as Record<string, unknown>)[rename.field] = rename.to;
   }
 }
