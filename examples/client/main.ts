@@ -2,7 +2,8 @@
  * A small command-line client for the trash-graphql server, written against
  * types generated from schema.graphql (see codegen.ts). It creates a user,
  * moves it to the trash with a reason, finds it in the trash listing, restores
- * it, and prints one JSON line summarising what happened. Any error exits 1.
+ * it, refetches it by id through `node`, and prints one JSON line summarising
+ * what happened. Any error exits 1.
  *
  *   npm run codegen                     # generates examples/client/gql/
  *   npx tsc -p examples/client          # compiles to dist/examples/client/
@@ -76,6 +77,21 @@ const RestoreUser = graphql(`
   }
 `);
 
+// Relay-style refetch: `node` takes the id any query returned, whatever its type.
+const RefetchNode = graphql(`
+  query RefetchNode($id: ID!) {
+    node(id: $id) {
+      __typename
+      id
+      ... on User {
+        username
+        isDeleted
+        version
+      }
+    }
+  }
+`);
+
 export interface ClientOptions {
   /** The GraphQL endpoint. */
   url: string;
@@ -95,11 +111,13 @@ export interface ClientSummary {
   trashCount: number;
   foundInTrash: true;
   restored: true;
+  /** `node(id)` answered the restored, live user at the same version. */
+  refetchedByNode: true;
   /** The user's version after create (1), delete (2) and restore (3). */
   version: number;
 }
 
-/** The whole flow: create, trash, list the trash, restore. Throws on any error or unexpected answer. */
+/** The whole flow: create, trash, list the trash, restore, refetch. Throws on any error or unexpected answer. */
 export async function runClient(options: ClientOptions): Promise<ClientSummary> {
   const client = await createClient(options);
   const username = `demo_${randomBytes(6).toString('hex')}`;
@@ -125,6 +143,11 @@ export async function runClient(options: ClientOptions): Promise<ClientSummary> 
     throw new Error(`restoreUser left user ${created.id} in the trash`);
   }
 
+  const { node } = await client.request(RefetchNode, { id: created.id });
+  if (node?.__typename !== 'User' || node.isDeleted || node.version !== restored.version) {
+    throw new Error(`node(${created.id}) did not answer the restored user: ${JSON.stringify(node)}`);
+  }
+
   return {
     userId: created.id,
     username: created.username,
@@ -133,6 +156,7 @@ export async function runClient(options: ClientOptions): Promise<ClientSummary> 
     trashCount: trash.totalCount,
     foundInTrash: true,
     restored: true,
+    refetchedByNode: true,
     version: restored.version,
   };
 }

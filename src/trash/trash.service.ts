@@ -83,22 +83,23 @@ export class TrashService<T extends TrashableEntity> {
   }
 
   /**
-   * `findById` for many ids in one statement: an entry for every id that
-   * exists in this entity's table, holding the record, or null where
-   * `findById` would answer null. Ids that are not UUIDs exist nowhere.
+   * `findById` for many ids in one statement: an entry for every id found,
+   * holding the record, or null for a trashed record the principal may not
+   * see. Trashed records are not read at all unless `includeDeleted`; ids
+   * that are not UUIDs exist nowhere.
    */
   async findByIds(ids: readonly string[], options: { includeDeleted: boolean }): Promise<Map<string, T | null>> {
     if (options.includeDeleted) this.access.requireSignedIn();
     const uuids = [...new Set(ids.filter(isUuid))];
     if (uuids.length === 0) return new Map();
-    // A read: plain rows, not managed entities (see rows.ts). Trashed rows are read too, then hidden here.
+    // A read: plain rows, not managed entities (see rows.ts). The softDelete condition is explicit here.
     const rows = await this.context.em
       .createQueryBuilder(this.policy.entity, 'e')
       .select('*')
-      .where({ id: { $in: uuids } } as unknown as FilterQuery<T>)
+      .where((options.includeDeleted ? { id: { $in: uuids } } : { id: { $in: uuids }, deletedAt: null }) as unknown as FilterQuery<T>)
       .execute<Array<Record<string, unknown>>>('all', false);
     const records = rowsToEntities(this.context.em, this.policy.entity, rows);
-    return new Map(records.map((record) => [record.id, (options.includeDeleted || !record.deletedAt) && this.isVisible(record) ? record : null]));
+    return new Map(records.map((record) => [record.id, this.isVisible(record) ? record : null]));
   }
 
   /** Live records are public; a trashed one only to admins and its owner. */

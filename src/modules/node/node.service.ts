@@ -8,8 +8,8 @@ export const MAX_NODE_IDS = 100;
 
 /**
  * Finds the records of one type by id, in one statement: an entry for every id
- * that exists in its table, holding the record, or null when the caller may
- * not see it (a trashed record not asked for, or not its own).
+ * found, holding the record, or null when the caller may not see it (another
+ * member's trashed record). Ids it has no entry for are looked for elsewhere.
  */
 type NodeLookup = (ids: readonly string[], includeDeleted: boolean) => Promise<Map<string, object | null>>;
 
@@ -19,20 +19,20 @@ type NodeLookup = (ids: readonly string[], includeDeleted: boolean) => Promise<M
  * yet: one statement per type at most, whatever the number of ids.
  */
 export class NodeService {
-  private readonly lookups: NodeLookup[];
-
   constructor(
     private readonly context: ServiceContext,
-    policies: readonly AnyTrashPolicy[],
-    audit: AuditLog,
-  ) {
-    // Same rules as user(id) / post(id): each type's own service decides what the caller may see.
-    this.lookups = [
-      ...policies.map((policy): NodeLookup => {
-        const trash = new TrashService(policy, context);
+    private readonly policies: readonly AnyTrashPolicy[],
+    private readonly audit: AuditLog,
+  ) {}
+
+  /** Same rules as user(id) / post(id) / auditEvents: each type's own service decides what the caller may see. */
+  private lookups(): NodeLookup[] {
+    return [
+      ...this.policies.map((policy): NodeLookup => {
+        const trash = new TrashService(policy, this.context);
         return (ids, includeDeleted) => trash.findByIds(ids, { includeDeleted });
       }),
-      (ids) => audit.findByIds(ids),
+      (ids) => this.audit.findByIds(ids),
     ];
   }
 
@@ -47,7 +47,7 @@ export class NodeService {
     if (includeDeleted) this.context.access.requireSignedIn();
     const found = new Map<string, object | null>();
     let pending = [...new Set(ids)];
-    for (const lookup of this.lookups) {
+    for (const lookup of this.lookups()) {
       if (pending.length === 0) break;
       for (const [id, node] of await lookup(pending, includeDeleted)) found.set(id, node);
       pending = pending.filter((id) => !found.has(id));

@@ -13,7 +13,9 @@ export function TrashScreen({ isAdmin, connections }: { isAdmin: boolean; connec
   const [search, setSearch] = useState('');
   const [restoring, setRestoring] = useState<{ deletionId: string; label: string } | null>(null);
   const [lastEvent, setLastEvent] = useState<string | null>(null);
-  const filter = { types: type === 'ALL' ? null : [type], search: search.trim() || null };
+  // The server searches by trigrams: terms of fewer than three characters are not sent.
+  const term = search.trim();
+  const filter = { types: type === 'ALL' ? null : [type], search: term.length >= 3 ? term : null };
   const { data, loading, error, refetch, fetchMore } = useQuery(TrashPageQuery, {
     variables: { first: PAGE_SIZE, filter },
     fetchPolicy: 'cache-and-network',
