@@ -6,6 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { findFreePort, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
+import { withClient } from './admin-client';
 
 /**
  * A throwaway primary and a streaming replica of it, in temporary directories
@@ -172,12 +173,3 @@ async function copyDataDirectory(from: string, to: string, relative = ''): Promi
   }
 }
 
-async function withClient<R>(url: string, work: (client: pg.Client) => Promise<R>): Promise<R> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
