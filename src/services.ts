@@ -4,6 +4,7 @@ import { AuditLog } from './audit/audit.service';
 import { Access } from './auth/access';
 import type { Principal } from './auth/principal';
 import type { TrashSettings } from './config';
+import { ReadExecutor } from './db/compiled/read-executor';
 import { PostService } from './modules/post/post.service';
 import { trashPolicies } from './modules/trash-policies';
 import { isLiveUser, UserService } from './modules/user/user.service';
@@ -25,9 +26,10 @@ export interface RequestContextFactoryOptions {
 
 /** Every service, bound to one service context; the only place that builds them. */
 export function createServices(context: ServiceContext): Services {
+  const posts = new PostService(context);
   return {
-    users: new UserService(context),
-    posts: new PostService(context),
+    posts,
+    users: new UserService(context, posts),
     trashBin: new TrashBinService(context, trashPolicies),
     audit: new AuditLog(context),
   };
@@ -37,6 +39,7 @@ export function createRequestContext(options: RequestContextFactoryOptions): Req
   // One fork per request: an identity map shared across requests would leak state between them.
   const em = options.em.fork();
   const access = new Access(options.principal, em, isLiveUser);
-  const serviceContext: ServiceContext = { em, clock: options.clock, access, trash: options.trash, observer: options.observer };
+  // Every compiled read of the request goes through this one executor, on the same server as `em`.
+  const serviceContext: ServiceContext = { em, reads: new ReadExecutor(em), clock: options.clock, access, trash: options.trash, observer: options.observer };
   return { services: createServices(serviceContext), logger: options.logger, requestId: options.requestId, outcome: options.outcome };
 }

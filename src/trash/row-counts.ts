@@ -1,5 +1,6 @@
 import type { EntityClass } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { compiledStatement, literal } from '../db/compiled/read-sql';
+import type { ReadExecutor } from '../db/compiled/read-executor';
 
 /** Which rows a count covers; the same names as a listing's visibility. */
 export type CountedRows = 'live' | 'trashed' | 'all';
@@ -19,31 +20,35 @@ const sumOf: Record<CountedRows, string> = {
  * step with the rows, since both change in the same transaction.
  */
 export class RowCounts {
-  constructor(private readonly em: EntityManager) {}
+  constructor(private readonly reads: ReadExecutor) {}
 
   /** Rows of the entity's table, or of one parent's children when `parentId` is given. */
   async count(entity: EntityClass<object>, rows: CountedRows, parentId: string = TABLE_TOTAL_ID): Promise<number> {
-    const result: Array<{ count: string | null }> = await this.em
-      .getConnection()
-      .execute(`select ${sumOf[rows]} as count from "row_counts" where "table_name" = ? and "parent_id" = ?`, [this.tableOf(entity), parentId]);
-    return Number(result[0]?.count ?? 0);
+    const table = this.tableOf(entity);
+    const statement = compiledStatement(`rowCount:${table}:${rows}`, () => this.countSql(entity, rows, '$1::uuid'));
+    const [result] = await this.reads.rows<{ count: string | null }>(statement, [parentId]);
+    return Number(result?.count ?? 0);
   }
 
   /** `count` for many parents in one statement; a parent with no rows counts 0. */
   async countPerParent(entity: EntityClass<object>, rows: CountedRows, parentIds: readonly string[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>(parentIds.map((id) => [id, 0]));
     if (parentIds.length === 0) return counts;
-    const result: Array<{ parent_id: string; count: string }> = await this.em
-      .getConnection()
-      .execute(
-        `select "parent_id", ${sumOf[rows]} as count from "row_counts" where "table_name" = ? and "parent_id" in (${parentIds.map(() => '?').join(', ')}) group by "parent_id"`,
-        [this.tableOf(entity), ...parentIds],
-      );
-    for (const row of result) counts.set(row.parent_id, Number(row.count));
+    const table = this.tableOf(entity);
+    const statement = compiledStatement(
+      `rowCounts:${table}:${rows}`,
+      () => `select "parent_id", ${sumOf[rows]} as count from "row_counts" where "table_name" = ${literal(table)} and "parent_id" = any($1::uuid[]) group by "parent_id"`,
+    );
+    for (const row of await this.reads.rows<{ parent_id: string; count: string }>(statement, [parentIds])) counts.set(row.parent_id, Number(row.count));
     return counts;
   }
 
+  /** The count as a scalar subquery over a parent id expression, for statements that read a page and its counts together. */
+  countSql(entity: EntityClass<object>, rows: CountedRows, parentId: string): string {
+    return `select coalesce(${sumOf[rows]}, 0) as count from "row_counts" where "table_name" = ${literal(this.tableOf(entity))} and "parent_id" = ${parentId}`;
+  }
+
   private tableOf(entity: EntityClass<object>): string {
-    return this.em.getMetadata().get(entity.name).tableName;
+    return this.reads.em.getMetadata().get(entity.name).tableName;
   }
 }

@@ -1,6 +1,7 @@
 import { BadUserInputError, NotFoundError } from '../errors';
 import { isUuid } from '../db/ids';
-import { countKeysetRows, type KeysetOrder } from '../db/keyset';
+import { readKeysetCount } from '../db/compiled/keyset-reads';
+import type { KeysetOrder } from '../db/keyset';
 import type { PageArgs } from '../graphql/connection';
 import { findKeysetPage, type PageWithTotal } from '../graphql/keyset-page';
 import { runPurgePass } from './purge';
@@ -39,14 +40,14 @@ export class TrashBinService {
       where: trashedRowsVisibleTo<TrashableEntity>('trashed', policy.ownerProperty as keyof TrashableEntity & string, ownerId),
     }));
     const pages = [];
-    for (const request of requests) pages.push(await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after }));
+    for (const request of requests) pages.push(await findKeysetPage(this.context.reads, { ...request, first: args.first, after: args.after }));
     const merged = pages.flatMap((page) => page.edges).sort((a, b) => newestDeletionFirst(a.node, b.node));
-    const counts = new RowCounts(this.context.em);
+    const counts = new RowCounts(this.context.reads);
     const countTotal = async () => {
       let total = 0;
       for (const request of requests) {
         // An admin sees the whole trash, which the maintained row counts know; a member's own part is counted.
-        total += ownerId === null ? await counts.count(request.entity, 'trashed') : await countKeysetRows(this.context.em, request);
+        total += ownerId === null ? await counts.count(request.entity, 'trashed') : await readKeysetCount(this.context.reads, request);
       }
       return total;
     };

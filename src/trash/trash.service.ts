@@ -4,15 +4,15 @@ import { AuditAction } from '../audit/audit-event.entity';
 import { AuditLog } from '../audit/audit.service';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors';
 import { columnName, tableName } from '../db/columns';
+import { readById } from '../db/compiled/keyset-reads';
 import { isUuid, newId } from '../db/ids';
 import type { Listing } from './child-connection.loader';
 import { purgeRecords } from './purge';
-import { rowsToEntities } from '../db/rows';
 import { trashedRowsVisibleTo, trashOrder, visibilityOf } from './trash-listing';
 import type { ServiceContext } from '../service-context';
 import type { TrashChange } from './trash-observer';
 import type { CascadeRelation, LiveUniqueKey, RequiredParent, TrashPolicy } from './trash-policy';
-import { withoutSoftDelete, type TrashableEntity } from './trashable.entity';
+import { SOFT_DELETE_FILTER, withoutSoftDelete, type TrashableEntity } from './trashable.entity';
 
 const DAY_MS = 86_400_000;
 
@@ -60,14 +60,8 @@ export class TrashService<T extends TrashableEntity> {
   async findById(id: string, options: { includeDeleted: boolean }): Promise<T | null> {
     if (options.includeDeleted) this.access.requireSignedIn();
     if (!isUuid(id)) return null;
-    // A read: one plain row, not a managed entity (see rows.ts). The softDelete condition is explicit here.
-    const rows = await this.context.em
-      .createQueryBuilder(this.policy.entity, 'e')
-      .select('*')
-      .where((options.includeDeleted ? { id } : { id, deletedAt: null }) as unknown as FilterQuery<T>)
-      .limit(1)
-      .execute<Array<Record<string, unknown>>>('all', false);
-    const [record] = rowsToEntities(this.context.em, this.policy.entity, rows);
+    // A read: one plain row by a compiled statement, with the softDelete filter's own condition unless trashed rows are asked for.
+    const record = await readById(this.context.reads, this.policy.entity, id, { name: SOFT_DELETE_FILTER, apply: !options.includeDeleted });
     return record && this.isVisible(record) ? record : null;
   }
 

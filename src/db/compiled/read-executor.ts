@@ -1,0 +1,62 @@
+import { Configuration } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ClientBase } from 'pg';
+
+/** A read compiled once: its name makes PostgreSQL parse and plan it once per connection. */
+export interface PreparedRead {
+  name: string;
+  text: string;
+}
+
+/**
+ * Lends a pg client for one statement. The default borrows from the ORM's own
+ * pool, so the compiled reads keep its size limit and its statement timeout;
+ * a router choosing between the primary and a replica per request replaces it.
+ */
+export type ClientSource = <R>(work: (client: ClientBase) => Promise<R>) => Promise<R>;
+
+/** The pool of the server `em` belongs to: the primary, or whichever server its fork was made from. */
+export function poolClientOf(em: EntityManager): ClientSource {
+  return async (work) => {
+    const knexClient = em.getConnection().getKnex().client;
+    const client = (await knexClient.acquireConnection()) as ClientBase;
+    try {
+      return await work(client);
+    } finally {
+      await knexClient.releaseConnection(client);
+    }
+  };
+}
+
+/**
+ * The one way a compiled read reaches PostgreSQL: a named prepared statement
+ * on a pooled connection, without the QueryBuilder or knex building the SQL.
+ * Statements are logged through the ORM's logger like its own (`LOG_LEVEL=trace`).
+ */
+export class ReadExecutor {
+  constructor(
+    readonly em: EntityManager,
+    private readonly clients: ClientSource = poolClientOf(em),
+  ) {}
+
+  async rows<R>(statement: PreparedRead, values: unknown[]): Promise<R[]> {
+    // A compiled read sees committed data only: inside a transaction the ORM's own connection must be used.
+    if (this.em.getTransactionContext()) throw new Error(`Compiled read ${statement.name} called inside a transaction`);
+    this.observe(statement, values);
+    const started = Date.now();
+    const result = await this.clients((client) => client.query({ name: statement.name, text: statement.text, values }));
+    const logger = this.em.config.getLogger();
+    if (logger.isEnabled('query')) logger.logQuery({ query: statement.text, params: values, took: Date.now() - started, results: result.rowCount ?? 0, level: 'info' });
+    return result.rows as R[];
+  }
+
+  /**
+   * An `onQuery` hook configured on the ORM sees compiled reads too, in its
+   * own placeholder style (every statement binds $1, $2, ... in text order).
+   * It observes only: a compiled statement's text is fixed.
+   */
+  private observe(statement: PreparedRead, values: unknown[]): void {
+    const onQuery = this.em.config.get('onQuery');
+    if (onQuery !== Configuration.DEFAULTS.onQuery) onQuery(statement.text.replace(/\$\d+/g, '?'), values);
+  }
+}
