@@ -31,6 +31,13 @@ export class NotFoundError extends AppError {
   }
 }
 
+/** Several ids of one call that name no record the principal may see (`extensions.ids`). */
+export class RecordsNotFoundError extends AppError {
+  constructor(entityType: string, ids: string[]) {
+    super(`${entityType} not found: ${ids.join(', ')}`, ErrorCode.NotFound, { entityType, ids });
+  }
+}
+
 export class ConflictError extends AppError {
   constructor(message: string, details: { field?: string; conflictingId?: string } = {}) {
     super(message, ErrorCode.Conflict, details);
@@ -61,7 +68,7 @@ export class QueryTooComplexError extends AppError {
 }
 
 export class ForbiddenError extends AppError {
-  constructor(message = 'Not allowed for this principal') {
-    super(message, ErrorCode.Forbidden);
+  constructor(message = 'Not allowed for this principal', details: { ids?: string[] } = {}) {
+    super(message, ErrorCode.Forbidden, details);
   }
 }

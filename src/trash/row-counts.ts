@@ -1,4 +1,5 @@
 import type { EntityClass } from '@mikro-orm/core';
+import { tableName } from '../db/columns';
 import { compiledStatement, literal } from '../db/compiled/read-sql';
 import type { ReadExecutor } from '../db/compiled/read-executor';
 
@@ -49,6 +50,6 @@ export class RowCounts {
   }
 
   private tableOf(entity: EntityClass<object>): string {
-    return this.reads.em.getMetadata().get(entity.name).tableName;
+    return tableName(this.reads.em, entity);
   }
 }

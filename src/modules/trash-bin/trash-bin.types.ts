@@ -30,6 +30,21 @@ export class RestoreConflict {
   conflictingId!: string;
 }
 
+@ObjectType({ simpleResolvers: true, description: 'A unique value that a restore with onConflict RENAME replaced.' })
+export class RestoreRename {
+  @Field(() => TrashItem, { description: 'The restored record.' })
+  item!: TrashableEntity;
+
+  @Field(() => String, { description: 'e.g. "username".' })
+  field!: string;
+
+  @Field(() => String)
+  from!: string;
+
+  @Field(() => String)
+  to!: string;
+}
+
 @ObjectType({ description: 'What restoring a record would bring back, and what stands in the way.' })
 export class RestorePreview {
   @Field(() => Boolean, { description: 'True when the restore would succeed now.' })
@@ -43,4 +58,7 @@ export class RestorePreview {
 
   @Field(() => [TrashItem], { description: 'Trashed records that must be restored first.' })
   blockedBy!: TrashableEntity[];
+
+  @Field(() => [RestoreRename], { description: 'With onConflict: RENAME, the new values a restore would pick.' })
+  renames!: RestoreRename[];
 }
