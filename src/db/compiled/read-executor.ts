@@ -46,7 +46,8 @@ export class ReadExecutor {
     const started = Date.now();
     const result = await this.clients((client) => client.query({ name: statement.name, text: statement.text, values }));
     const logger = this.em.config.getLogger();
-    if (logger.isEnabled('query')) logger.logQuery({ query: statement.text, params: values, took: Date.now() - started, results: result.rowCount ?? 0, level: 'info' });
+    // Logged with its values written in, as the ORM logs its own statements: a logged statement can be run or EXPLAINed as it is.
+    if (logger.isEnabled('query')) logger.logQuery({ query: withValues(statement.text, values), params: values, took: Date.now() - started, results: result.rowCount ?? 0, level: 'info' });
     return result.rows as R[];
   }
 
@@ -59,4 +60,17 @@ export class ReadExecutor {
     const onQuery = this.em.config.get('onQuery');
     if (onQuery !== Configuration.DEFAULTS.onQuery) onQuery(statement.text.replace(/\$\d+/g, '?'), values);
   }
+}
+
+/** The statement's text with its values as SQL literals, for logs only (never sent: the values are bound). */
+function withValues(text: string, values: unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_, position: string) => sqlLiteral(values[Number(position) - 1]));
+}
+
+function sqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (Array.isArray(value)) return `array[${value.map(sqlLiteral).join(', ')}]`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const text = value instanceof Date ? value.toISOString() : String(value);
+  return `'${text.replace(/'/g, "''")}'`;
 }
