@@ -10,18 +10,24 @@ import Fastify, { type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier';
 import type { Config } from './config';
-import { openDatabase } from './db/database';
+import { openDatabase, type Database } from './db/database';
+import { ReadRouter } from './db/read-routing';
 import { ErrorCode } from './errors';
-import { formatError, unexpectedErrorLogger } from './graphql/format-error';
+import { formatError, serviceUnavailableStatus, unexpectedErrorLogger } from './graphql/format-error';
 import { trashPolicies } from './modules/trash-policies';
 import { ormOptions } from './orm';
 import type { RequestContext } from './request-context';
 import { createRequestContext } from './services';
 import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
+import { answerUnparsableRequest, registerNotFoundResponse } from './http/error-responses';
+import { CONSISTENCY_TOKEN_HEADER, readRoutingPlugin, registerConsistencyTokenHeader } from './http/consistency';
 import { registerHealthRoutes } from './http/health';
-import { createLogger } from './observability/logger';
+import { serveStartupProbes } from './http/startup-probes';
+import { createLogger, withSafeErrorLogging } from './observability/logger';
 import { Metrics } from './observability/metrics';
+import { MetricsEndpoint } from './observability/metrics-endpoint';
+import { ReplicaMetrics } from './observability/replica-metrics';
 import { outcomePlugin, registerRequestLog, trashChangeLogger } from './observability/request-log';
 import { RetentionJob } from './trash/retention.job';
 import type { TrashObserver } from './trash/trash-observer';
@@ -30,6 +36,8 @@ import type { Clock } from './service-context';
 export interface App {
   /** Where the GraphQL endpoint answers, e.g. http://localhost:4000/graphql */
   readonly url: string;
+  /** Where /metrics answers when METRICS_PORT gives it a port of its own. */
+  readonly metricsUrl: string | undefined;
   readonly orm: MikroORM;
   readonly logger: Logger;
   readonly retention: RetentionJob;
@@ -53,21 +61,34 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The one place that wires database, schema and HTTP together. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const logger = options.logger ?? createLogger(config);
+  const logger = options.logger ? withSafeErrorLogging(options.logger) : createLogger(config);
   const clock = options.clock ?? (() => new Date());
-  const database = await openDatabase(config, logger, ormOptions);
+  // Alive but not ready while the database is prepared (it may be down for a while): see startup-probes.ts.
+  const probes = await serveStartupProbes(config.host, config.port);
+  let database: Database;
+  try {
+    database = await openDatabase(config, logger, ormOptions);
+  } catch (error) {
+    await probes.close();
+    throw error;
+  }
+  let readRouter: ReadRouter | undefined;
   try {
     const isProduction = config.nodeEnv === 'production';
     const schema = await buildAppSchema();
     const verifyToken = createTokenVerifier(config.auth);
     if (config.auth.usingDevelopmentSecret) {
-      logger.warn('JWT_SECRET is not set: tokens are signed with the fixed development secret (npm run token prints one)');
+      logger.warn(
+        { host: config.host },
+        'JWT_SECRET is not set: tokens are signed with the fixed, public development secret (npm run token prints one), so the server listens on 127.0.0.1 only; set JWT_SECRET to serve other hosts',
+      );
     }
     const limits = queryLimits(config.limits, { hideSuggestions: isProduction });
 
     const http = Fastify({
       logger: false,
       bodyLimit: config.limits.bodyBytes,
+      clientErrorHandler: answerUnparsableRequest,
       genReqId: (request) => {
         const given = request.headers['x-request-id'];
         return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
@@ -81,13 +102,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // Once shutdown has begun, keep-alive connections close after their response instead of lingering.
       if (closing) reply.header('connection', 'close');
     });
-    const metrics = new Metrics(database.orm, trashPolicies);
+    const metrics = new Metrics(database.orm, trashPolicies, config.metricsAccess);
     const observer = combineObservers(trashChangeLogger(logger), metrics);
+    if (config.replicas.urls.length > 0) {
+      const replicaMetrics = new ReplicaMetrics(metrics.registry, () => readRouter?.status() ?? []);
+      readRouter = await ReadRouter.open(database.orm, config, logger, ormOptions, replicaMetrics);
+      registerConsistencyTokenHeader(http);
+    }
     registerRequestLog(http, logger, (outcome) => metrics.observeRequest(outcome));
     registerHealthRoutes(http, database.orm);
-    if (config.metrics) {
-      http.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-    }
+    registerNotFoundResponse(http);
+    const metricsEndpoint = config.metrics ? new MetricsEndpoint(http, metrics, config.metricsAccess) : undefined;
     // Transport-level rejections (too large, unparsable JSON) answer in GraphQL's error shape too.
     http.setErrorHandler((error: FastifyError, _request, reply) => {
       const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
@@ -111,14 +136,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       plugins: [
         fastifyApolloDrainPlugin(http),
         unexpectedErrorLogger(logger),
-        outcomePlugin(),
+        serviceUnavailableStatus(),
+        // Before outcomePlugin: the response size limit replaces the answer's errors, which the outcome then reports.
         ...limits.plugins,
+        ...(readRouter ? [readRoutingPlugin(readRouter, logger)] : []),
+        outcomePlugin(),
         isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       ],
     });
     await apollo.start();
     const corsOrigins = isProduction ? [...config.corsOrigins] : [...config.corsOrigins, ...APOLLO_SANDBOX_ORIGINS];
-    await http.register(cors, { origin: corsOrigins.length > 0 ? corsOrigins : false, credentials: true });
+    await http.register(cors, {
+      origin: corsOrigins.length > 0 ? corsOrigins : false,
+      credentials: true,
+      exposedHeaders: ['x-request-id', CONSISTENCY_TOKEN_HEADER],
+    });
     await http.register(fastifyApollo(apollo), {
       path: '/graphql',
       context: async (request) =>
@@ -134,15 +166,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         }),
     });
     const retention = new RetentionJob({ orm: database.orm, clock, settings: config.trash, policies: trashPolicies, logger, observer });
-    const address = await http.listen({ port: config.port, host: '0.0.0.0' });
+    await probes.close();
+    const address = await http.listen({ port: probes.port, host: config.host });
+    const metricsUrl = await metricsEndpoint?.listen(config.host);
     const port = new URL(address).port;
-    const url = `http://localhost:${port}/graphql`;
+    const url = `http://${publicHostOf(config.host)}:${port}/graphql`;
     logger.info({ url }, 'GraphQL server ready');
     retention.start();
 
     let stopping: Promise<void> | undefined;
     return {
       url,
+      metricsUrl,
       orm: database.orm,
       logger,
       retention,
@@ -150,26 +185,40 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       stop: () =>
         (stopping ??= (async () => {
           closing = true;
+          let cancelling: Promise<void> | undefined;
           // In-flight requests get the grace period; whatever still runs after it is cut off.
           const cutOff = setTimeout(() => {
             logger.warn({ graceMs: config.shutdownGraceMs }, 'shutdown grace period over: closing remaining connections');
             http.server.closeAllConnections();
+            // A write its client will never see acknowledged must not commit afterwards.
+            cancelling = database.cancelInFlight();
           }, config.shutdownGraceMs);
           try {
             await apollo.stop();
             await http.close();
+            await metricsEndpoint?.close();
           } finally {
             clearTimeout(cutOff);
           }
+          await cancelling;
           await retention.stop();
+          await readRouter?.close();
           await database.close();
           logger.info('stopped');
         })()),
     };
   } catch (error) {
+    await probes.close();
+    await readRouter?.close();
     await database.close();
     throw error;
   }
+}
+
+/** A wildcard address is reachable as localhost; a specific one by itself. */
+function publicHostOf(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function combineObservers(...observers: TrashObserver[]): TrashObserver {

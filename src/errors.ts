@@ -9,6 +9,8 @@ export enum ErrorCode {
   Unauthenticated = 'UNAUTHENTICATED',
   Forbidden = 'FORBIDDEN',
   QueryTooComplex = 'QUERY_TOO_COMPLEX',
+  ResponseTooLarge = 'RESPONSE_TOO_LARGE',
+  ServiceUnavailable = 'SERVICE_UNAVAILABLE',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -22,6 +24,13 @@ export abstract class AppError extends GraphQLError {
 export class BadUserInputError extends AppError {
   constructor(message: string, field?: string) {
     super(message, ErrorCode.BadUserInput, field ? { field } : {});
+  }
+}
+
+/** BAD_USER_INPUT for a request refused before execution, answered with HTTP 400 as graphql-js's own refusals are. */
+export class RequestRefusedError extends AppError {
+  constructor(message: string) {
+    super(message, ErrorCode.BadUserInput, { http: { status: 400 } });
   }
 }
 
@@ -67,8 +76,21 @@ export class QueryTooComplexError extends AppError {
   }
 }
 
+export class ResponseTooLargeError extends AppError {
+  constructor(limit: number) {
+    super(
+      `The answer would be larger than ${limit} bytes; ask for smaller pages (first) or fewer fields`,
+      ErrorCode.ResponseTooLarge,
+      { limit },
+    );
+  }
+}
+
 export class ForbiddenError extends AppError {
   constructor(message = 'Not allowed for this principal', details: { ids?: string[] } = {}) {
     super(message, ErrorCode.Forbidden, details);
   }
 }
+
+/** Seconds a client or load balancer should wait before retrying while the database is unavailable. */
+export const RETRY_AFTER_S = 5;

@@ -5,6 +5,7 @@ import { Access } from './auth/access';
 import type { Principal } from './auth/principal';
 import type { TrashSettings } from './config';
 import { ReadExecutor } from './db/compiled/read-executor';
+import { NodeService } from './modules/node/node.service';
 import { PostService } from './modules/post/post.service';
 import { trashPolicies } from './modules/trash-policies';
 import { isLiveUser, UserService } from './modules/user/user.service';
@@ -27,19 +28,53 @@ export interface RequestContextFactoryOptions {
 /** Every service, bound to one service context; the only place that builds them. */
 export function createServices(context: ServiceContext): Services {
   const posts = new PostService(context);
+  const audit = new AuditLog(context);
   return {
     posts,
     users: new UserService(context, posts),
     trashBin: new TrashBinService(context, trashPolicies),
-    audit: new AuditLog(context),
+    audit,
+    nodes: new NodeService(context, trashPolicies, audit),
   };
 }
 
 export function createRequestContext(options: RequestContextFactoryOptions): RequestContext {
-  // One fork per request: an identity map shared across requests would leak state between them.
-  const em = options.em.fork();
-  const access = new Access(options.principal, em, isLiveUser);
-  // Every compiled read of the request goes through this one executor, on the same server as `em`.
-  const serviceContext: ServiceContext = { em, reads: new ReadExecutor(em), clock: options.clock, access, trash: options.trash, observer: options.observer };
-  return { services: createServices(serviceContext), logger: options.logger, requestId: options.requestId, outcome: options.outcome };
+  return new LazyRequestContext(options);
+}
+
+/**
+ * Services are built on first use, so that a query can be pointed at a
+ * replica once its operation type is known. A class, not an object literal
+ * with a getter: Apollo copies the context's own properties, which would run
+ * the getter at once.
+ */
+class LazyRequestContext implements RequestContext {
+  readonly logger: Logger;
+  readonly requestId: string;
+  readonly outcome?: { operation: string; errorCodes: string[] };
+  private server: EntityManager;
+  private built: Services | undefined;
+
+  constructor(private readonly options: RequestContextFactoryOptions) {
+    this.logger = options.logger;
+    this.requestId = options.requestId;
+    this.outcome = options.outcome;
+    this.server = options.em;
+  }
+
+  get services(): Services {
+    if (!this.built) {
+      // One fork per request: an identity map shared across requests would leak state between them.
+      const em = this.server.fork();
+      const access = new Access(this.options.principal, em, isLiveUser);
+      // Every compiled read of the request goes through this one executor, on the server `em` reads from.
+      this.built = createServices({ em, reads: new ReadExecutor(em), clock: this.options.clock, access, trash: this.options.trash, observer: this.options.observer });
+    }
+    return this.built;
+  }
+
+  readFrom(em: EntityManager): void {
+    if (this.built) throw new Error('readFrom must be called before the services are used');
+    this.server = em;
+  }
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import {
-  readById,
+  readByIds,
   readKeysetCount,
   readKeysetCountPerParent,
   readKeysetRows,
@@ -116,14 +116,16 @@ describe('the compiled reads select what the ORM path selects: same rows, same o
   it('by id: the softDelete filter hides a trashed record exactly as the ORM applies it, and nothing hides it without', async () => {
     for (const id of userIds) {
       const reads = new ReadExecutor(fork());
-      const live = await readById(reads, User, id, { name: SOFT_DELETE_FILTER, apply: true });
-      const any = await readById(reads, User, id, { name: SOFT_DELETE_FILTER, apply: false });
+      const [live] = await readByIds(reads, User, [id], { name: SOFT_DELETE_FILTER, apply: true });
+      const [any] = await readByIds(reads, User, [id], { name: SOFT_DELETE_FILTER, apply: false });
       expect(live?.id ?? null).toBe((await fork().findOne(User, { id }))?.id ?? null);
       expect(any?.id).toBe((await fork().findOne(User, { id }, withoutSoftDelete))?.id);
       const [row] = await findKeysetRows(fork(), { entity: User, order: trashOrder<User>('all'), where: { id }, first: 1 });
       expect(any).toEqual(row);
     }
-    expect(await readById(new ReadExecutor(fork()), User, '00000000-0000-7000-8000-000000000000', { name: SOFT_DELETE_FILTER, apply: false })).toBeNull();
+    expect(await readByIds(new ReadExecutor(fork()), User, ['00000000-0000-7000-8000-000000000000'], { name: SOFT_DELETE_FILTER, apply: false })).toEqual([]);
+    const many = await readByIds(new ReadExecutor(fork()), User, userIds, { name: SOFT_DELETE_FILTER, apply: true });
+    expect(many.map((user) => user.id).sort()).toEqual((await fork().find(User, { id: { $in: userIds } })).map((user) => user.id).sort());
   });
 
   for (const visibility of visibilities) {

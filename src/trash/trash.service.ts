@@ -4,7 +4,7 @@ import { AuditAction } from '../audit/audit-event.entity';
 import { AuditLog } from '../audit/audit.service';
 import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, RecordsNotFoundError } from '../errors';
 import { columnName, tableName } from '../db/columns';
-import { readById } from '../db/compiled/keyset-reads';
+import { readByIds } from '../db/compiled/keyset-reads';
 import { rowsToEntities } from '../db/rows';
 import { isUuid, newId } from '../db/ids';
 import type { Listing } from './child-connection.loader';
@@ -79,11 +79,22 @@ export class TrashService<T extends TrashableEntity> {
    * exactly as for a missing record).
    */
   async findById(id: string, options: { includeDeleted: boolean }): Promise<T | null> {
+    return (await this.findByIds([id], options)).get(id) ?? null;
+  }
+
+  /**
+   * `findById` for many ids in one statement: an entry for every id found,
+   * holding the record, or null for a trashed record the principal may not
+   * see. Trashed records are not read at all unless `includeDeleted`; ids
+   * that are not UUIDs exist nowhere.
+   */
+  async findByIds(ids: readonly string[], options: { includeDeleted: boolean }): Promise<Map<string, T | null>> {
     if (options.includeDeleted) this.access.requireSignedIn();
-    if (!isUuid(id)) return null;
-    // A read: one plain row by a compiled statement, with the softDelete filter's own condition unless trashed rows are asked for.
-    const record = await readById(this.context.reads, this.policy.entity, id, { name: SOFT_DELETE_FILTER, apply: !options.includeDeleted });
-    return record && this.isVisible(record) ? record : null;
+    const uuids = [...new Set(ids.filter(isUuid))];
+    if (uuids.length === 0) return new Map();
+    // A read: plain rows by a compiled statement, with the softDelete filter's own condition unless trashed rows are asked for.
+    const records = await readByIds(this.context.reads, this.policy.entity, uuids, { name: SOFT_DELETE_FILTER, apply: !options.includeDeleted });
+    return new Map(records.map((record) => [record.id, this.isVisible(record) ? record : null]));
   }
 
   /** Live records are public; a trashed one only to admins and its owner. */

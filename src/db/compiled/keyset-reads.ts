@@ -115,24 +115,24 @@ export async function readKeysetCountPerParent<T extends { id: string }>(
   return counts;
 }
 
-/** One record by id; without `includeFiltered`, the entity's filter (e.g. `softDelete`) applies as the ORM would apply it. */
-export async function readById<T extends object>(
+/** Records by id, in no particular order; without `apply`, the entity's filter (e.g. `softDelete`) applies as the ORM would apply it. */
+export async function readByIds<T extends object>(
   reads: ReadExecutor,
   entity: EntityClass<T>,
-  id: string,
+  ids: readonly string[],
   filter: { name: string; apply: boolean },
-): Promise<T | null> {
+): Promise<T[]> {
   const meta = metadataOf(reads.em.getMetadata(), entity);
-  const statement = compiledStatement(`byId:${entity.name}:${filter.apply ? filter.name : ''}`, () => {
+  const statement = compiledStatement(`byIds:${entity.name}:${filter.apply ? filter.name : ''}`, () => {
     const params = new Parameters();
-    const conditions = [`e.${quote(columnOf(meta, 'id'))} = ${params.take()}::uuid`];
+    const conditions = [`e.${quote(columnOf(meta, 'id'))} = any(${params.take()}::uuid[])`];
     if (filter.apply) conditions.push(conditionSql(meta, filterCondition(meta, filter.name), 'e', params));
-    return `select ${selectList(meta, 'e')} from ${quote(meta.tableName)} as e where ${conditions.filter(Boolean).join(' and ')} limit 1`;
+    return `select ${selectList(meta, 'e')} from ${quote(meta.tableName)} as e where ${conditions.filter(Boolean).join(' and ')}`;
   });
-  const values = [id];
+  const values: unknown[] = [ids];
   if (filter.apply) conditionShape(filterCondition(meta, filter.name), values);
-  const [row] = await reads.rows<Record<string, unknown>>(statement, values);
-  return row ? rowToEntity(meta, entity, row) : null;
+  const rows = await reads.rows<Record<string, unknown>>(statement, values);
+  return rows.map((row) => rowToEntity(meta, entity, row));
 }
 
 /** A nested page read with its parents: each parent's children in their own keyset order. */

@@ -1,6 +1,7 @@
 import { Configuration } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ClientBase } from 'pg';
+import { withPgClient } from '../read-routing';
 
 /** A read compiled once: its name makes PostgreSQL parse and plan it once per connection. */
 export interface PreparedRead {
@@ -15,17 +16,12 @@ export interface PreparedRead {
  */
 export type ClientSource = <R>(work: (client: ClientBase) => Promise<R>) => Promise<R>;
 
-/** The pool of the server `em` belongs to: the primary, or whichever server its fork was made from. */
+/**
+ * The pool of the server `em` reads from: the primary, or the replica the
+ * request was routed to, with the replica's fallback to the primary.
+ */
 export function poolClientOf(em: EntityManager): ClientSource {
-  return async (work) => {
-    const knexClient = em.getConnection().getKnex().client;
-    const client = (await knexClient.acquireConnection()) as ClientBase;
-    try {
-      return await work(client);
-    } finally {
-      await knexClient.releaseConnection(client);
-    }
-  };
+  return (work) => withPgClient(em, work);
 }
 
 /**
@@ -46,8 +42,11 @@ export class ReadExecutor {
     const started = Date.now();
     const result = await this.clients((client) => client.query({ name: statement.name, text: statement.text, values }));
     const logger = this.em.config.getLogger();
-    // Logged with its values written in, as the ORM logs its own statements: a logged statement can be run or EXPLAINed as it is.
-    if (logger.isEnabled('query')) logger.logQuery({ query: withValues(statement.text, values), params: values, took: Date.now() - started, results: result.rowCount ?? 0, level: 'info' });
+    // Logged as the ORM logs its own statements: values written in only when its 'query-params' logging is on (LOG_SQL_VALUES).
+    if (logger.isEnabled('query')) {
+      const query = logger.isEnabled('query-params') ? withValues(statement.text, values) : statement.text;
+      logger.logQuery({ query, took: Date.now() - started, results: result.rowCount ?? 0, level: 'info' });
+    }
     return result.rows as R[];
   }
 

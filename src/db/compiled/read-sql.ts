@@ -19,9 +19,23 @@ export interface ConditionShape {
 const isNotNull = (value: unknown) =>
   typeof value === 'object' && value !== null && Object.keys(value).length === 1 && (value as Where).$ne === null;
 
+/** Comparison operators with one bound operand, as MikroORM writes them. */
+const comparisons: Record<string, string> = { $eq: '=', $gt: '>', $gte: '>=', $lt: '<', $lte: '<=', $like: 'like', $ilike: 'ilike' };
+
+const isBindable = (value: unknown) => typeof value === 'string' || typeof value === 'number' || value instanceof Date;
+
+/** `{ $gte: value }` and the like: the operator and its operand, or undefined. */
+function comparisonOf(value: unknown): [string, unknown] | undefined {
+  if (typeof value !== 'object' || value === null || value instanceof Date) return undefined;
+  const entries = Object.entries(value);
+  if (entries.length !== 1 || !(entries[0][0] in comparisons) || !isBindable(entries[0][1])) return undefined;
+  return entries[0];
+}
+
 /**
  * The supported subset of FilterQuery: `$and`, `$or`, `prop: null`,
- * `prop: { $ne: null }` and `prop: '<value>'`. Anything else is refused, so a
+ * `prop: { $ne: null }`, `prop: '<value>'` and one comparison
+ * (`$eq`, `$gt`, `$gte`, `$lt`, `$lte`, `$like`, `$ilike`) with a value. Anything else is refused, so a
  * new kind of condition cannot silently read the wrong rows.
  */
 export function conditionShape(where: FilterQuery<object>, values: unknown[] = []): ConditionShape {
@@ -34,6 +48,10 @@ export function conditionShape(where: FilterQuery<object>, values: unknown[] = [
     else if (typeof value === 'string') {
       values.push(value);
       parts.push(`${key}=?`);
+    } else if (comparisonOf(value)) {
+      const [operator, operand] = comparisonOf(value)!;
+      values.push(operand);
+      parts.push(`${key}${operator}?`);
     } else throw new Error(`Compiled reads cannot express the condition ${key}: ${JSON.stringify(value)}`);
   }
   return { key: `{${parts.join(',')}}`, values };
@@ -63,7 +81,12 @@ export function conditionSql(meta: EntityMetadata, where: FilterQuery<object>, a
     // Literal null tests, as MikroORM writes them: they let PostgreSQL use the partial indexes.
     if (value === null) parts.push(`${column} is null`);
     else if (isNotNull(value)) parts.push(`${column} is not null`);
-    else parts.push(`${column} = ${params.take()}::${columnTypeOf(meta, key)}`);
+    else if (comparisonOf(value)) {
+      const [operator] = comparisonOf(value)!;
+      // A pattern is text whatever the column's type; anything else is compared as the column's own type.
+      const type = operator === '$like' || operator === '$ilike' ? 'text' : columnTypeOf(meta, key);
+      parts.push(`${column} ${comparisons[operator]} ${params.take()}::${type}`);
+    } else parts.push(`${column} = ${params.take()}::${columnTypeOf(meta, key)}`);
   }
   return parts.join(' and ');
 }

@@ -5,25 +5,30 @@ import { PageArgs } from '../../graphql/connection';
 import { OnConflict } from '../../trash/restore-set';
 import { RestoreDeletionPayload } from './restore.types';
 import { RestorePreview, TrashConnection } from './trash-bin.types';
+import { TrashFilter } from './trash-filter.input';
 
 @Resolver()
 export class TrashBinResolver {
   @Query(() => TrashConnection, { description: 'Everything in the trash, newest deletion first.', complexity: connectionCost })
-  async trash(@Args(() => PageArgs) args: PageArgs, @Ctx() { services }: RequestContext): Promise<TrashConnection> {
-    const { page, countTotal } = await services.trashBin.list(args);
+  async trash(
+    @Args(() => PageArgs) args: PageArgs,
+    @Arg('filter', () => TrashFilter, { nullable: true, description: 'Only what matches every condition given.' }) filter: TrashFilter | null,
+    @Ctx() { services }: RequestContext,
+  ): Promise<TrashConnection> {
+    const { page, countTotal } = await services.trashBin.list(args, filter ?? {});
     return TrashConnection.of(page, countTotal);
   }
 
   @Query(() => RestorePreview, {
     description: 'What restoring this id (or undoing this deletion) would bring back, and what stands in the way. Give exactly one of id and deletionId.',
   })
-  restorePreview(
+  async restorePreview(
     @Arg('id', () => ID, { nullable: true }) id: string | null,
     @Arg('deletionId', () => ID, { nullable: true }) deletionId: string | null,
     @Arg('onConflict', () => OnConflict, { defaultValue: OnConflict.FAIL }) onConflict: OnConflict,
     @Ctx() { services }: RequestContext,
   ): Promise<RestorePreview> {
-    return services.trashBin.preview({ id, deletionId, onConflict });
+    return RestorePreview.of(await services.trashBin.preview({ id, deletionId, onConflict }));
   }
 
   @Mutation(() => RestoreDeletionPayload, {
