@@ -14,7 +14,7 @@ describe('configuration', () => {
       dataDir: path.resolve('.data'),
       logLevel: 'info',
       logSqlValues: false,
-      trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 1000 },
+      trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 1000, emptyTrashMaxRecords: 2000, emptyTrashMaxMs: 2000 },
       auth: { secret: DEVELOPMENT_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined, usingDevelopmentSecret: true, maxAgeS: undefined },
       limits: {
         depth: 8,
@@ -33,6 +33,8 @@ describe('configuration', () => {
       metricsAccess: { port: undefined, token: undefined, trashRefreshSeconds: 30 },
       shutdownGraceMs: 10_000,
       database: { connectTimeoutS: 60, requestTimeoutMs: 10_000 },
+      subscriptions: { perConnection: 10, perProcess: 1000 },
+      serveWebApp: true,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -53,6 +55,8 @@ describe('configuration', () => {
       TRASH_RETENTION_DAYS: '0',
       PURGE_INTERVAL_SECONDS: '60',
       PURGE_BATCH_SIZE: '250',
+      EMPTY_TRASH_MAX_RECORDS: '500',
+      EMPTY_TRASH_MAX_MS: '750',
       JWT_SECRET: 's'.repeat(32),
       JWT_ISSUER: 'https://issuer.example',
       JWT_AUDIENCE: 'trash-api',
@@ -75,6 +79,9 @@ describe('configuration', () => {
       SHUTDOWN_GRACE_MS: '2500',
       DB_CONNECT_TIMEOUT_S: '5',
       REQUEST_TIMEOUT_MS: '3000',
+      SUBSCRIPTIONS_PER_CONNECTION: '3',
+      SUBSCRIPTIONS_PER_PROCESS: '50',
+      SERVE_WEB_APP: 'true',
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -90,7 +97,7 @@ describe('configuration', () => {
       dataDir: '/var/lib/trash',
       logLevel: 'warn',
       logSqlValues: true,
-      trash: { retentionDays: 0, purgeIntervalSeconds: 60, purgeBatchSize: 250 },
+      trash: { retentionDays: 0, purgeIntervalSeconds: 60, purgeBatchSize: 250, emptyTrashMaxRecords: 500, emptyTrashMaxMs: 750 },
       auth: { secret: 's'.repeat(32), jwksUrl: undefined, issuer: 'https://issuer.example', audience: 'trash-api', usingDevelopmentSecret: false, maxAgeS: 43_200 },
       limits: {
         depth: 6,
@@ -109,7 +116,17 @@ describe('configuration', () => {
       metricsAccess: { port: 9464, token: 'm'.repeat(16), trashRefreshSeconds: 5 },
       shutdownGraceMs: 2500,
       database: { connectTimeoutS: 5, requestTimeoutMs: 3000 },
+      subscriptions: { perConnection: 3, perProcess: 50 },
+      serveWebApp: true,
     });
+  });
+
+  it('serves the web app by default in development only; elsewhere only when SERVE_WEB_APP=true', () => {
+    expect(loadConfig({}).serveWebApp).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).serveWebApp).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) }).serveWebApp).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), SERVE_WEB_APP: 'true' }).serveWebApp).toBe(true);
+    expect(loadConfig({ SERVE_WEB_APP: 'false' }).serveWebApp).toBe(false);
   });
 
   it('treats empty values as unset', () => {
@@ -147,6 +164,9 @@ describe('configuration', () => {
     ['JWT_MAX_AGE', '0'],
     ['DB_CONNECT_TIMEOUT_S', '-1'],
     ['REQUEST_TIMEOUT_MS', '50'],
+    ['SUBSCRIPTIONS_PER_CONNECTION', '0'],
+    ['SUBSCRIPTIONS_PER_PROCESS', 'many'],
+    ['SERVE_WEB_APP', 'yes'],
   ])('refuses %s=%s with one line naming the variable, the problem and the accepted form', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid ${variable}=${JSON.stringify(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .+ \\(expected .+\\)$`));

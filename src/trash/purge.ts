@@ -78,6 +78,8 @@ export async function purgeRecords<T extends TrashableEntity>(
 export interface PurgePassResult {
   /** Rows removed, cascaded children included. */
   removed: number;
+  /** Records selected as due and purged (their children not counted). */
+  records: number;
   batches: number;
   /** True when another purger held the lock and this pass stopped without waiting. */
   skipped: boolean;
@@ -89,6 +91,10 @@ export interface PurgePassOptions {
   batchSize: number;
   /** Wait for a running purger (emptyTrash), or give up at once (the periodic job). */
   waitForLock: boolean;
+  /** Stop after this many due records (their children go with them); unbounded when absent. */
+  maxRecords?: number;
+  /** Start no new batch once this much time has passed (the first batch always runs); unbounded when absent. */
+  maxDurationMs?: number;
 }
 
 /**
@@ -103,22 +109,27 @@ export async function runPurgePass(
   policies: readonly AnyTrashPolicy[],
   options: PurgePassOptions,
 ): Promise<PurgePassResult> {
-  const result: PurgePassResult = { removed: 0, batches: 0, skipped: false };
+  const result: PurgePassResult = { removed: 0, records: 0, batches: 0, skipped: false };
   const comparison = options.due.inclusive ? '<=' : '<';
+  const budget = () => (options.maxRecords ?? Number.POSITIVE_INFINITY) - result.records;
+  const startedAt = Date.now();
+  const outOfTime = () => result.batches > 0 && Date.now() - startedAt >= (options.maxDurationMs ?? Number.POSITIVE_INFINITY);
   for (const policy of policies) {
     const table = tableName(context.em, policy.entity);
-    for (;;) {
+    const ownerColumn = columnName(context.em, policy.entity, policy.ownerProperty);
+    while (budget() > 0 && !outOfTime()) {
+      const batchSize = Math.min(options.batchSize, budget());
       const batch = await context.em.transactional(async (em) => {
         const connection = em.getConnection();
         const transaction = em.getTransactionContext();
         const lockFunction = options.waitForLock ? 'pg_advisory_xact_lock' : 'pg_try_advisory_xact_lock';
         const [lock] = await connection.execute(`select ${lockFunction}(${PURGE_LOCK_KEY}) as acquired`, [], 'all', transaction);
         if (!options.waitForLock && !lock.acquired) return undefined;
-        const due: Array<{ id: string; deletion_id: string | null }> = await connection.execute(
-          `select id, deletion_id from "${table}"
+        const due: Array<{ id: string; deletion_id: string | null; owner_id: string }> = await connection.execute(
+          `select id, deletion_id, "${ownerColumn}" as owner_id from "${table}"
             where deleted_at is not null and "${options.due.column}" ${comparison} ?
             order by "${options.due.column}" limit ? for update skip locked`,
-          [options.due.before, options.batchSize],
+          [options.due.before, batchSize],
           'all',
           transaction,
         );
@@ -128,7 +139,13 @@ export async function runPurgePass(
           policy,
           due.map((row) => ({ id: row.id, deletionId: row.deletion_id })),
         );
-        return { records: due.length, ids: purged.map((record) => record.id), removed: purged.reduce((sum, record) => sum + record.removed, 0) };
+        const ownerOf = new Map(due.map((row) => [row.id, row.owner_id]));
+        return {
+          records: due.length,
+          ids: purged.map((record) => record.id),
+          ownerIds: purged.map((record) => ownerOf.get(record.id)!),
+          removed: purged.reduce((sum, record) => sum + record.removed, 0),
+        };
       });
       if (!batch) return { ...result, skipped: true };
       if (batch.records === 0) break;
@@ -136,12 +153,14 @@ export async function runPurgePass(
         action: 'PURGE',
         entityType: policy.typeName,
         ids: batch.ids,
+        ownerIds: batch.ownerIds,
         affected: batch.removed,
         actorId: context.access.actorId,
       });
       result.batches += 1;
       result.removed += batch.removed;
-      if (batch.records < options.batchSize) break;
+      result.records += batch.records;
+      if (batch.records < batchSize) break;
     }
   }
   return result;

@@ -153,7 +153,12 @@ export class TrashService<T extends TrashableEntity> {
           { field: 'expectedVersion' },
         );
       }
+      const comparator = em.getComparator();
+      const before = comparator.prepareEntity(record);
       apply(record);
+      // A change to nothing (no fields, or the current values) is not a change: no version, no event.
+      const changes = comparator.diffEntities(this.policy.entity.name, before, comparator.prepareEntity(record));
+      if (Object.keys(changes).length === 0) return record;
       this.audit.record(em, { action: AuditAction.UPDATE, entityType: this.policy.typeName, entityId: id, affected: 1 });
       await em.flush();
       return record;
@@ -184,7 +189,7 @@ export class TrashService<T extends TrashableEntity> {
         affected: 1 + cascaded,
       });
       await em.flush();
-      change = this.change('DELETE', id, trashColumns.deletionId, 1 + cascaded);
+      change = this.change('DELETE', record, trashColumns.deletionId, 1 + cascaded);
       return record;
     });
     if (change) this.context.observer?.trashChanged(change);
@@ -280,7 +285,7 @@ export class TrashService<T extends TrashableEntity> {
           renames: obstacles.renames,
         });
         await em.flush();
-        change = this.change('RESTORE', id, deletionId, 1 + cascaded);
+        change = this.change('RESTORE', record, deletionId, 1 + cascaded);
         return record;
       },
       { lockParents: true, retryUniqueViolations: onConflict === OnConflict.RENAME },
@@ -345,7 +350,8 @@ export class TrashService<T extends TrashableEntity> {
         });
       }
       await em.flush();
-      change = { action: 'DELETE', entityType: this.policy.typeName, ids: liveIds, deletionId: trashColumns.deletionId, affected, actorId: this.access.actorId };
+      const ownerIds = live.map((record) => this.policy.ownerOf(record));
+      change = { action: 'DELETE', entityType: this.policy.typeName, ids: liveIds, ownerIds, deletionId: trashColumns.deletionId, affected, actorId: this.access.actorId };
       return { deletionId: trashColumns.deletionId, trashed: live, alreadyTrashed, affected };
     });
     if (change) this.context.observer?.trashChanged(change);
@@ -426,9 +432,9 @@ export class TrashService<T extends TrashableEntity> {
         throw new PreconditionFailedError(`${this.policy.typeName} ${id} is not in the trash; delete it first`, { id });
       }
       const [removed] = await purgeRecords(em, this.context, this.policy, [record]);
-      return removed;
+      return { ...removed, change: this.change('PURGE', record, removed.deletionId, removed.removed) };
     });
-    this.context.observer?.trashChanged(this.change('PURGE', id, purged.deletionId, purged.removed));
+    this.context.observer?.trashChanged(purged.change);
     return purged.removed;
   }
 
@@ -449,8 +455,9 @@ export class TrashService<T extends TrashableEntity> {
     return touched;
   }
 
-  private change(action: TrashChange['action'], id: string, deletionId: string | null, affected: number): TrashChange {
-    return { action, entityType: this.policy.typeName, ids: [id], deletionId, affected, actorId: this.access.actorId };
+  private change(action: TrashChange['action'], record: T, deletionId: string | null, affected: number): TrashChange {
+    const ownerIds = [this.policy.ownerOf(record)];
+    return { action, entityType: this.policy.typeName, ids: [record.id], ownerIds, deletionId, affected, actorId: this.access.actorId };
   }
 
   private get access() {
@@ -478,7 +485,7 @@ export class TrashService<T extends TrashableEntity> {
     if (!isUuid(id)) return Promise.reject(this.notFound(id));
     return this.inTransaction(async (em) => {
       if (options.lockParents) await this.lockParentsOf(em, id);
-      const record = await em.findOne(this.policy.entity, { id } as FilterQuery<T>, {
+      const record = await em.findOne(this.policy.entity, this.visibleWithId(id), {
         ...withoutSoftDelete,
         lockMode: LockMode.PESSIMISTIC_WRITE,
         refresh: true,
@@ -496,12 +503,22 @@ export class TrashService<T extends TrashableEntity> {
     const [row] = await em
       .createQueryBuilder(this.policy.entity, 'e')
       .select(columns)
-      .where({ id } as FilterQuery<T>)
+      .where(this.visibleWithId(id))
       .execute<Record<string, string>[]>('all', false);
     if (!row) return;
     for (const [index, parent] of parents.entries()) {
       if (row[columns[index]]) await this.lockParent(em, parent, row[columns[index]]);
     }
+  }
+
+  /**
+   * The record with this id if the principal may see it: another member's
+   * trashed record is not even read, so that it runs exactly the statements
+   * of a missing id and the trash cannot be probed by timing.
+   */
+  private visibleWithId(id: string): FilterQuery<T> {
+    const visible = trashedRowsVisibleTo<T>('all', this.policy.ownerProperty, this.access.trashedOwnerScope());
+    return { $and: [{ id }, visible] } as FilterQuery<T>;
   }
 
   private lockParent(em: EntityManager, parent: RequiredParent, parentId: string): Promise<TrashableEntity | null> {
