@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Access } from './auth/access';
+import type { ReadExecutor } from './db/compiled/read-executor';
 import type { TrashSettings } from './config';
 import type { TrashObserver } from './trash/trash-observer';
 
@@ -9,6 +10,8 @@ export type Clock = () => Date;
 /** Who is acting, when, and under which trash settings: what every service receives for one request. */
 export interface ServiceContext {
   em: EntityManager;
+  /** Runs the compiled reads on `em`'s server (see db/compiled/). */
+  reads: ReadExecutor;
   clock: Clock;
   /** Who is acting, and what it may do. */
   access: Access;

@@ -4,6 +4,7 @@ import { AuditLog } from './audit/audit.service';
 import { Access } from './auth/access';
 import type { Principal } from './auth/principal';
 import type { TrashSettings } from './config';
+import { ReadExecutor } from './db/compiled/read-executor';
 import { NodeService } from './modules/node/node.service';
 import { PostService } from './modules/post/post.service';
 import { trashPolicies } from './modules/trash-policies';
@@ -26,10 +27,11 @@ export interface RequestContextFactoryOptions {
 
 /** Every service, bound to one service context; the only place that builds them. */
 export function createServices(context: ServiceContext): Services {
+  const posts = new PostService(context);
   const audit = new AuditLog(context);
   return {
-    users: new UserService(context),
-    posts: new PostService(context),
+    posts,
+    users: new UserService(context, posts),
     trashBin: new TrashBinService(context, trashPolicies),
     audit,
     nodes: new NodeService(context, trashPolicies, audit),
@@ -65,7 +67,8 @@ class LazyRequestContext implements RequestContext {
       // One fork per request: an identity map shared across requests would leak state between them.
       const em = this.server.fork();
       const access = new Access(this.options.principal, em, isLiveUser);
-      this.built = createServices({ em, clock: this.options.clock, access, trash: this.options.trash, observer: this.options.observer });
+      // Every compiled read of the request goes through this one executor, on the server `em` reads from.
+      this.built = createServices({ em, reads: new ReadExecutor(em), clock: this.options.clock, access, trash: this.options.trash, observer: this.options.observer });
     }
     return this.built;
   }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Access, systemAccess } from '../src/auth/access';
+import { ReadExecutor } from '../src/db/compiled/read-executor';
 import { trashPolicies } from '../src/modules/trash-policies';
 import type { ServiceContext } from '../src/service-context';
 import { TrashBinService } from '../src/trash/trash-bin.service';
@@ -69,7 +70,7 @@ function flatten(plan: PlanNode): PlanNode[] {
 function serviceContext(member?: string): ServiceContext {
   const em = orm.em.fork();
   const access = member ? new Access({ role: 'member', id: member }, em, async () => true) : systemAccess(em);
-  return { em, clock: () => new Date(), access, trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 1000, emptyTrashMaxRecords: 2000, emptyTrashMaxMs: 2000 } };
+  return { em, reads: new ReadExecutor(em), clock: () => new Date(), access, trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 1000, emptyTrashMaxRecords: 2000, emptyTrashMaxMs: 2000 } };
 }
 
 /** Lists a page of the trash and its totalCount exactly as the API does, then EXPLAINs every statement sent. */

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { flattenPlan, type PlanNode } from '../src/db/explain';
 import { User } from '../src/modules/user/user.entity';
+import { ReadExecutor } from '../src/db/compiled/read-executor';
 import { findKeysetPage } from '../src/graphql/keyset-page';
 import { trashOrder, type TrashVisibility } from '../src/trash/trash-listing';
 import { openRecordingDatabase, type RecordingDatabase } from './helpers/orm';
@@ -43,15 +44,15 @@ async function plansOf(work: () => Promise<unknown>): Promise<PlanNode[][]> {
 
 async function listingPlans(visibility: TrashVisibility, withCursor: boolean) {
   return plansOf(async () => {
-    const em = orm.em.fork();
+    const reads = new ReadExecutor(orm.em.fork());
     let after: string | undefined;
     if (withCursor) {
       // Take a cursor from deep in the listing, then measure the page after it.
-      const deep = await findKeysetPage(em, { entity: User, first: 100, order: trashOrder<User>(visibility) });
+      const deep = await findKeysetPage(reads, { entity: User, first: 100, order: trashOrder<User>(visibility) });
       after = deep.edges.at(-1)!.cursor;
       statements.length = 0;
     }
-    const page = await findKeysetPage(em, { entity: User, first: 50, after, order: trashOrder<User>(visibility) });
+    const page = await findKeysetPage(reads, { entity: User, first: 50, after, order: trashOrder<User>(visibility) });
     expect(page.edges).toHaveLength(50);
   });
 }

@@ -61,6 +61,6 @@ export class AuditLog {
   async list(args: { first: number; after?: string | null; entityId?: string | null }): Promise<PageWithTotal<AuditEvent>> {
     this.context.access.requireAdmin();
     const where = args.entityId != null ? { entityId: args.entityId } : {};
-    return listKeysetPage(this.context.em, { entity: AuditEvent, order: newestFirst, where, first: args.first, after: args.after }, args.entityId);
+    return listKeysetPage(this.context.reads, { entity: AuditEvent, order: newestFirst, where, first: args.first, after: args.after }, args.entityId);
   }
 }

@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import pino from 'pino';
 import { systemAccess } from '../auth/access';
 import { ConfigError, loadConfig, type TrashSettings } from '../config';
+import { ReadExecutor } from '../db/compiled/read-executor';
 import { openDatabase } from '../db/database';
 import { ormOptions } from '../orm';
 import { USERNAME_PATTERN } from '../modules/user/user.inputs';
@@ -61,7 +62,7 @@ async function seed(orm: MikroORM, trash: TrashSettings, suffix: string): Promis
   /** Each step on a fresh EntityManager fork, as each API request would be. */
   const act = <R>(work: (services: Services) => Promise<R>): Promise<R> => {
     const em = orm.em.fork();
-    const context: ServiceContext = { em, clock: () => new Date(), access: systemAccess(em), trash };
+    const context: ServiceContext = { em, reads: new ReadExecutor(em), clock: () => new Date(), access: systemAccess(em), trash };
     return work(createServices(context));
   };
 

@@ -1,6 +1,7 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ReadExecutor } from '../db/compiled/read-executor';
+import { readKeysetCount, readKeysetRows, readKeysetRowsPerParent } from '../db/compiled/keyset-reads';
 import { isUuid } from '../db/ids';
-import { countKeysetRows, findKeysetRows, findKeysetRowsPerParent, type KeysetQuery, type PerParentQuery } from '../db/keyset';
+import type { KeysetQuery, PerParentQuery } from '../db/keyset';
 import type { Page } from './connection';
 import { decodeCursor, encodeCursor } from './cursor';
 
@@ -19,7 +20,8 @@ export interface PageWithTotal<T> {
   countTotal: () => Promise<number>;
 }
 
-function toPage<T extends { id: string }>(rows: T[], request: KeysetPageRequest<T>): Page<T> {
+/** Up to `first + 1` rows as a page with cursors. */
+export function toPage<T extends { id: string }>(rows: T[], request: Pick<KeysetPageRequest<T>, 'first' | 'order'>): Page<T> {
   const edges = rows.slice(0, request.first).map((node) => ({
     node,
     cursor: encodeCursor(request.order, { sortValue: node[request.order.sortProperty] as Date, id: node.id }),
@@ -27,24 +29,25 @@ function toPage<T extends { id: string }>(rows: T[], request: KeysetPageRequest<
   return { edges, hasNextPage: rows.length > request.first };
 }
 
-function decodeAfter<T extends { id: string }>(request: KeysetPageRequest<T>) {
+/** The request's cursor; BAD_USER_INPUT when it is not one of this listing's. */
+export function decodeAfter<T extends { id: string }>(request: Pick<KeysetPageRequest<T>, 'after' | 'order'>) {
   return request.after != null ? decodeCursor(request.after, request.order) : null;
 }
 
 /** One page, newest first, by keyset (see `findKeysetRows`); a cursor from another listing is BAD_USER_INPUT. */
-export async function findKeysetPage<T extends { id: string }>(em: EntityManager, request: KeysetPageRequest<T>): Promise<Page<T>> {
+export async function findKeysetPage<T extends { id: string }>(reads: ReadExecutor, request: KeysetPageRequest<T>): Promise<Page<T>> {
   const after = decodeAfter(request);
-  return toPage(await findKeysetRows(em, { ...request, after }), request);
+  return toPage(await readKeysetRows(reads, { ...request, after }), request);
 }
 
 /** The same page for many parents in one statement (see `findKeysetRowsPerParent`). */
 export async function findKeysetPagesPerParent<T extends { id: string }>(
-  em: EntityManager,
+  reads: ReadExecutor,
   request: PerParentPageRequest<T>,
 ): Promise<Map<string, Page<T>>> {
   const pages = new Map<string, Page<T>>(request.parentIds.map((id) => [id, { edges: [], hasNextPage: false }]));
   if (request.parentIds.length === 0) return pages;
-  const rows = await findKeysetRowsPerParent(em, { ...request, after: decodeAfter(request) });
+  const rows = await readKeysetRowsPerParent(reads, { ...request, after: decodeAfter(request) });
   for (const [parentId, parentRows] of rows) pages.set(parentId, toPage(parentRows, request));
   return pages;
 }
@@ -56,13 +59,13 @@ export async function findKeysetPagesPerParent<T extends { id: string }>(
  * uuid cast.
  */
 export async function listKeysetPage<T extends { id: string }>(
-  em: EntityManager,
+  reads: ReadExecutor,
   request: KeysetPageRequest<T>,
   filteredById?: string | null,
 ): Promise<PageWithTotal<T>> {
   if (filteredById != null && !isUuid(filteredById)) {
     return { page: { edges: [], hasNextPage: false }, countTotal: async () => 0 };
   }
-  const page = await findKeysetPage(em, request);
-  return { page, countTotal: () => countKeysetRows(em, request) };
+  const page = await findKeysetPage(reads, request);
+  return { page, countTotal: () => readKeysetCount(reads, request) };
 }

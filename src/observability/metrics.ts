@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { AnyTrashPolicy } from '../trash/trash-policy';
 import type { TrashChange, TrashObserver } from '../trash/trash-observer';
 import type { RequestOutcome } from './request-log';
+import { ReadExecutor } from '../db/compiled/read-executor';
 import { RowCounts } from '../trash/row-counts';
 
 /**
@@ -47,7 +48,7 @@ export class Metrics implements TrashObserver {
     const trashCounts = new SharedRefresh(async () => {
       const em = orm.em.fork();
       const counts = new Map<string, number>();
-      const rowCounts = new RowCounts(em);
+      const rowCounts = new RowCounts(new ReadExecutor(em));
       for (const policy of policies) counts.set(policy.typeName, await rowCounts.count(policy.entity, 'trashed'));
       return counts;
     }, options.trashRefreshSeconds * 1000);

@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { TrashSettings } from '../config';
 import { tableName } from '../db/columns';
+import { ReadExecutor } from '../db/compiled/read-executor';
 import { runPurgePass, type PurgePassResult } from './purge';
 import { systemAccess } from '../auth/access';
 import type { Clock, ServiceContext } from '../service-context';
@@ -57,7 +58,7 @@ export class RetentionJob {
     const now = clock();
     // The system acts here: admin rights, no principal id.
     const em = orm.em.fork();
-    const context: ServiceContext = { em, clock, access: systemAccess(em), trash: settings, observer };
+    const context: ServiceContext = { em, reads: new ReadExecutor(em), clock, access: systemAccess(em), trash: settings, observer };
     const result = await runPurgePass(context, policies, {
       due: { column: 'purge_at', before: now, inclusive: true },
       batchSize: settings.purgeBatchSize,

@@ -1,6 +1,8 @@
 import type { EntityClass } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { tableName } from '../db/columns';
+import { compiledStatement, literal } from '../db/compiled/read-sql';
+import type { ReadExecutor } from '../db/compiled/read-executor';
 
 /** Which rows a count covers; the same names as a listing's visibility. */
 export type CountedRows = 'live' | 'trashed' | 'all';
@@ -22,7 +24,7 @@ const sumOf: Record<CountedRows, string> = {
  * step with the rows, since both change in the same transaction.
  */
 export class RowCounts {
-  constructor(private readonly em: EntityManager) {}
+  constructor(private readonly reads: ReadExecutor) {}
 
   /**
    * Rows of the entity's table, or of one parent's children when `parentId`
@@ -30,18 +32,14 @@ export class RowCounts {
    * fork): aliases of one listing share the answer.
    */
   count(entity: EntityClass<object>, rows: CountedRows, parentId: string = TABLE_TOTAL_ID): Promise<number> {
-    let known = countsPerRequest.get(this.em);
-    if (!known) countsPerRequest.set(this.em, (known = new Map()));
-    const key = `${this.tableOf(entity)}:${rows}:${parentId}`;
+    let known = countsPerRequest.get(this.reads.em);
+    if (!known) countsPerRequest.set(this.reads.em, (known = new Map()));
+    const table = this.tableOf(entity);
+    const key = `${table}:${rows}:${parentId}`;
     let count = known.get(key);
     if (!count) {
-      count = this.em
-        .getConnection()
-        .execute<Array<{ count: string | null }>>(`select ${sumOf[rows]} as count from "row_counts" where "table_name" = ? and "parent_id" = ?`, [
-          this.tableOf(entity),
-          parentId,
-        ])
-        .then((result) => Number(result[0]?.count ?? 0));
+      const statement = compiledStatement(`rowCount:${table}:${rows}`, () => this.countSql(entity, rows, '$1::uuid'));
+      count = this.reads.rows<{ count: string | null }>(statement, [parentId]).then(([result]) => Number(result?.count ?? 0));
       known.set(key, count);
     }
     return count;
@@ -51,17 +49,21 @@ export class RowCounts {
   async countPerParent(entity: EntityClass<object>, rows: CountedRows, parentIds: readonly string[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>(parentIds.map((id) => [id, 0]));
     if (parentIds.length === 0) return counts;
-    const result: Array<{ parent_id: string; count: string }> = await this.em
-      .getConnection()
-      .execute(
-        `select "parent_id", ${sumOf[rows]} as count from "row_counts" where "table_name" = ? and "parent_id" in (${parentIds.map(() => '?').join(', ')}) group by "parent_id"`,
-        [this.tableOf(entity), ...parentIds],
-      );
-    for (const row of result) counts.set(row.parent_id, Number(row.count));
+    const table = this.tableOf(entity);
+    const statement = compiledStatement(
+      `rowCounts:${table}:${rows}`,
+      () => `select "parent_id", ${sumOf[rows]} as count from "row_counts" where "table_name" = ${literal(table)} and "parent_id" = any($1::uuid[]) group by "parent_id"`,
+    );
+    for (const row of await this.reads.rows<{ parent_id: string; count: string }>(statement, [parentIds])) counts.set(row.parent_id, Number(row.count));
     return counts;
   }
 
+  /** The count as a scalar subquery over a parent id expression, for statements that read a page and its counts together. */
+  countSql(entity: EntityClass<object>, rows: CountedRows, parentId: string): string {
+    return `select coalesce(${sumOf[rows]}, 0) as count from "row_counts" where "table_name" = ${literal(this.tableOf(entity))} and "parent_id" = ${parentId}`;
+  }
+
   private tableOf(entity: EntityClass<object>): string {
-    return tableName(this.em, entity);
+    return tableName(this.reads.em, entity);
   }
 }

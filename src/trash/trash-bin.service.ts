@@ -1,7 +1,8 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import { BadUserInputError, NotFoundError } from '../errors';
 import { isUuid } from '../db/ids';
-import { countKeysetRows, type KeysetOrder } from '../db/keyset';
+import { readKeysetCount } from '../db/compiled/keyset-reads';
+import type { KeysetOrder } from '../db/keyset';
 import type { Page, PageArgs } from '../graphql/connection';
 import { decodeCursor } from '../graphql/cursor';
 import { findKeysetPage, type PageWithTotal } from '../graphql/keyset-page';
@@ -63,14 +64,14 @@ export class TrashBinService {
       requests.push({ entity: policy.entity, order: wholeTrash, where: { $and: [visible, conditions] } as FilterQuery<TrashableEntity>, filtered });
     }
     const pages = [];
-    for (const request of requests) pages.push(await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after }));
+    for (const request of requests) pages.push(await findKeysetPage(this.context.reads, { ...request, first: args.first, after: args.after }));
     const merged = pages.flatMap((page) => page.edges).sort((a, b) => newestDeletionFirst(a.node, b.node));
-    const counts = new RowCounts(this.context.em);
+    const counts = new RowCounts(this.context.reads);
     const countTotal = async () => {
       let total = 0;
       for (const request of requests) {
         // An admin's unfiltered view is the whole trash, which the maintained row counts know; anything narrower is counted.
-        total += ownerId === null && !request.filtered ? await counts.count(request.entity, 'trashed') : await countKeysetRows(this.context.em, request);
+        total += ownerId === null && !request.filtered ? await counts.count(request.entity, 'trashed') : await readKeysetCount(this.context.reads, request);
       }
       return total;
     };

@@ -4,10 +4,11 @@ import { AuditAction } from '../audit/audit-event.entity';
 import { AuditLog } from '../audit/audit.service';
 import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, RecordsNotFoundError } from '../errors';
 import { columnName, tableName } from '../db/columns';
+import { readByIds } from '../db/compiled/keyset-reads';
+import { rowsToEntities } from '../db/rows';
 import { isUuid, newId } from '../db/ids';
 import type { Listing } from './child-connection.loader';
 import { purgeRecords } from './purge';
-import { rowsToEntities } from '../db/rows';
 import { trashedRowsVisibleTo, trashOrder, visibilityOf } from './trash-listing';
 import type { ServiceContext } from '../service-context';
 import type { TrashChange } from './trash-observer';
@@ -24,7 +25,7 @@ import {
   type RestoreSelection,
 } from './restore-set';
 import type { CascadeRelation, RequiredParent, TrashPolicy } from './trash-policy';
-import { withoutSoftDelete, type TrashableEntity } from './trashable.entity';
+import { SOFT_DELETE_FILTER, withoutSoftDelete, type TrashableEntity } from './trashable.entity';
 import { clashError, transactionalJudgedByUniqueIndexes } from './unique-violation';
 
 const DAY_MS = 86_400_000;
@@ -91,13 +92,8 @@ export class TrashService<T extends TrashableEntity> {
     if (options.includeDeleted) this.access.requireSignedIn();
     const uuids = [...new Set(ids.filter(isUuid))];
     if (uuids.length === 0) return new Map();
-    // A read: plain rows, not managed entities (see rows.ts). The softDelete condition is explicit here.
-    const rows = await this.context.em
-      .createQueryBuilder(this.policy.entity, 'e')
-      .select('*')
-      .where((options.includeDeleted ? { id: { $in: uuids } } : { id: { $in: uuids }, deletedAt: null }) as unknown as FilterQuery<T>)
-      .execute<Array<Record<string, unknown>>>('all', false);
-    const records = rowsToEntities(this.context.em, this.policy.entity, rows);
+    // A read: plain rows by a compiled statement, with the softDelete filter's own condition unless trashed rows are asked for.
+    const records = await readByIds(this.context.reads, this.policy.entity, uuids, { name: SOFT_DELETE_FILTER, apply: !options.includeDeleted });
     return new Map(records.map((record) => [record.id, this.isVisible(record) ? record : null]));
   }
 

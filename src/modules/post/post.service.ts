@@ -1,6 +1,9 @@
-import { ChildConnectionLoader } from '../../trash/child-connection.loader';
+import type { ChildPageQuery } from '../../db/compiled/keyset-reads';
 import { isUuid } from '../../db/ids';
-import { listKeysetPage } from '../../graphql/keyset-page';
+import { MAX_PAGE_SIZE } from '../../graphql/connection';
+import { decodeAfter, listKeysetPage, toPage } from '../../graphql/keyset-page';
+import type { NestedConnectionSelection } from '../../graphql/selection';
+import { ChildConnectionLoader, type Listing } from '../../trash/child-connection.loader';
 import type { ServiceContext } from '../../service-context';
 import { RowCounts } from '../../trash/row-counts';
 import type { TrashFilterArgs } from '../../trash/trash-listing';
@@ -17,7 +20,7 @@ export class PostService {
 
   constructor(private readonly context: ServiceContext) {
     this.trash = new TrashService(postTrashPolicy, context);
-    this.byAuthor = new ChildConnectionLoader(context.em, Post, 'author');
+    this.byAuthor = new ChildConnectionLoader(context.reads, Post, 'author');
   }
 
   findById(id: string, includeDeleted: boolean): Promise<Post | null> {
@@ -28,11 +31,11 @@ export class PostService {
     const listing = this.trash.listing(args);
     const byAuthor = args.authorId != null ? { author: args.authorId } : {};
     const request = { entity: Post, order: listing.order, where: { $and: [listing.where, byAuthor] }, first: args.first, after: args.after };
-    const { page, countTotal } = await listKeysetPage(this.context.em, request, args.authorId);
+    const { page, countTotal } = await listKeysetPage(this.context.reads, request, args.authorId);
     const counted = listing.counted;
     // An author id that is not a UUID lists nothing, and listKeysetPage already answers 0 for it.
     const countable = counted && (args.authorId == null || isUuid(args.authorId));
-    return PostConnection.of(page, countable ? () => new RowCounts(this.context.em).count(Post, counted, args.authorId ?? undefined) : countTotal);
+    return PostConnection.of(page, countable ? () => new RowCounts(this.context.reads).count(Post, counted, args.authorId ?? undefined) : countTotal);
   }
 
   /** `User.posts`: batched across every user of the response. */
@@ -40,6 +43,41 @@ export class PostService {
     const listing = this.trash.listing(args);
     const page = await this.byAuthor.page(authorId, listing, args);
     return PostConnection.of(page, () => this.byAuthor.count(authorId, listing));
+  }
+
+  /**
+   * `User.posts` read in the same statement as a page of users: the child
+   * query, and where its pages go (the batched loader, primed, so the nested
+   * fields run no statement). Undefined when the arguments are not valid or
+   * not allowed to this principal: the nested field then runs as usual and
+   * reports the error itself.
+   */
+  postsOfAuthors(selection: NestedConnectionSelection): PostsOfAuthors | undefined {
+    const args = selection.args as unknown as TrashFilterArgs;
+    if (!Number.isInteger(args.first) || args.first < 1 || args.first > MAX_PAGE_SIZE) return undefined;
+    let listing: Listing<Post>;
+    let after;
+    try {
+      listing = this.trash.listing(args);
+      after = decodeAfter({ after: args.after, order: listing.order });
+    } catch {
+      return undefined;
+    }
+    const counted = selection.totalCount ? listing.counted : undefined;
+    const counts = new RowCounts(this.context.reads);
+    return {
+      query: {
+        entity: Post,
+        parentProperty: 'author',
+        first: args.first,
+        after,
+        order: listing.order,
+        where: listing.where,
+        // A count the counters cannot answer (a member's own trashed posts) stays with the batched count query.
+        total: counted && { key: `rowCounts:${counted}`, sql: (authorId) => counts.countSql(Post, counted, authorId) },
+      },
+      store: (authorId, posts, total) => this.byAuthor.prime(authorId, listing, args, toPage(posts, { first: args.first, order: listing.order }), total),
+    };
   }
 
   create(input: CreatePostInput): Promise<Post> {
@@ -71,4 +109,10 @@ export class PostService {
   purge(id: string): Promise<number> {
     return this.trash.purge(id);
   }
+}
+
+/** See `PostService.postsOfAuthors`. */
+export interface PostsOfAuthors {
+  query: ChildPageQuery<Post>;
+  store(authorId: string, posts: Post[], total: number | undefined): void;
 }

@@ -1,4 +1,5 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { connectionCost } from '../../security/query-limits';
 import type { RequestContext } from '../../request-context';
 import { OnConflict } from '../../trash/restore-set';
@@ -22,8 +23,12 @@ export class UserResolver {
   }
 
   @Query(() => UserConnection, { description: 'Newest first; with onlyDeleted, newest deletion first.', complexity: connectionCost })
-  users(@Args(() => TrashFilterArgs) args: TrashFilterArgs, @Ctx() { services }: RequestContext): Promise<UserConnection> {
-    return services.users.list(args);
+  users(
+    @Args(() => TrashFilterArgs) args: TrashFilterArgs,
+    @Ctx() { services }: RequestContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<UserConnection> {
+    return services.users.list(args, info);
   }
 
   @FieldResolver(() => PostConnection, { description: "The user's posts, newest first; live ones unless asked.", complexity: connectionCost })

@@ -1,6 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
-import { listKeysetPage } from '../../graphql/keyset-page';
+import type { GraphQLResolveInfo } from 'graphql';
+import { readKeysetCount, readKeysetRowsWithChildren } from '../../db/compiled/keyset-reads';
+import type { Page } from '../../graphql/connection';
+import { decodeAfter, findKeysetPage, toPage, type KeysetPageRequest } from '../../graphql/keyset-page';
+import { nestedConnectionSelection } from '../../graphql/selection';
+import type { PostService, PostsOfAuthors } from '../post/post.service';
 import type { ServiceContext } from '../../service-context';
 import { RowCounts } from '../../trash/row-counts';
 import type { TrashFilterArgs } from '../../trash/trash-listing';
@@ -23,7 +28,10 @@ export class UserService {
   /** Users by id, trashed ones included, batched per request (for `Post.author`). */
   private readonly anyStateById: DataLoader<string, User | null>;
 
-  constructor(private readonly context: ServiceContext) {
+  constructor(
+    private readonly context: ServiceContext,
+    private readonly posts: PostService,
+  ) {
     this.trash = new TrashService(userTrashPolicy, context);
     this.anyStateById = new DataLoader(async (ids) => {
       const users = await context.em.find(User, { id: { $in: [...ids] } }, withoutSoftDelete);
@@ -41,10 +49,28 @@ export class UserService {
     return this.anyStateById.load(id);
   }
 
-  async list(args: TrashFilterArgs): Promise<UserConnection> {
+  /**
+   * A page of users. When the request also asks for each user's posts (`info`
+   * tells), they are read in the same statement and handed to `User.posts`.
+   */
+  async list(args: TrashFilterArgs, info?: GraphQLResolveInfo): Promise<UserConnection> {
     const { counted, ...listing } = this.trash.listing(args);
-    const { page, countTotal } = await listKeysetPage(this.context.em, { entity: User, ...listing, first: args.first, after: args.after });
-    return UserConnection.of(page, counted ? () => new RowCounts(this.context.em).count(User, counted) : countTotal);
+    const request: KeysetPageRequest<User> = { entity: User, ...listing, first: args.first, after: args.after };
+    const nested = info && nestedConnectionSelection(info, 'posts');
+    const posts = nested ? this.posts.postsOfAuthors(nested) : undefined;
+    const page = posts ? await this.pageWithPosts(request, posts) : await findKeysetPage(this.context.reads, request);
+    const reads = this.context.reads;
+    return UserConnection.of(page, counted ? () => new RowCounts(reads).count(User, counted) : () => readKeysetCount(reads, request));
+  }
+
+  /** The users page and each user's posts page in one statement; the users are also every listed post's author. */
+  private async pageWithPosts(request: KeysetPageRequest<User>, posts: PostsOfAuthors): Promise<Page<User>> {
+    const rows = await readKeysetRowsWithChildren(this.context.reads, { ...request, after: decodeAfter(request) }, posts.query);
+    for (const { parent, children, childTotal } of rows.slice(0, request.first)) {
+      posts.store(parent.id, children, childTotal);
+      this.anyStateById.prime(parent.id, parent);
+    }
+    return toPage(rows.map((row) => row.parent), request);
   }
 
   create(input: CreateUserInput): Promise<User> {

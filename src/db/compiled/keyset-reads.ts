@@ -1,0 +1,184 @@
+import type { EntityClass, EntityMetadata, FilterQuery } from '@mikro-orm/core';
+import type { Cursor, KeysetQuery, PerParentQuery } from '../keyset';
+import type { ReadExecutor } from './read-executor';
+import {
+  columnOf,
+  columnTypeOf,
+  compiledStatement,
+  conditionShape,
+  conditionSql,
+  filterCondition,
+  metadataOf,
+  Parameters,
+  quote,
+  rowToEntity,
+  selectList,
+} from './read-sql';
+
+/**
+ * The keyset reads of `db/keyset.ts`, compiled: the same rows in the same
+ * order, read by named prepared statements (see read-sql.ts and
+ * read-executor.ts). `test/compiled-reads.test.ts` holds them to the ORM path.
+ */
+
+function whereOf<T>(query: { order: { where: FilterQuery<T> }; where?: FilterQuery<T> }): FilterQuery<object> {
+  return { $and: [query.order.where, query.where ?? {}] } as FilterQuery<object>;
+}
+
+/** `where <condition> [and (sort, id) < (cursor)] order by sort desc, id desc limit n`, for alias `alias`. */
+function pageSql(meta: EntityMetadata, alias: string, query: KeysetQuery<{ id: string }>, params: Parameters, extra: string[] = []): string {
+  const sort = `${alias}.${quote(columnOf(meta, query.order.sortProperty))}`;
+  const id = `${alias}.${quote(columnOf(meta, 'id'))}`;
+  const conditions = [conditionSql(meta, whereOf(query), alias, params), ...extra];
+  if (query.after != null) {
+    // A row comparison walks the (sort, id) index from the cursor on.
+    conditions.push(`(${sort}, ${id}) < (${params.take()}::${columnTypeOf(meta, query.order.sortProperty)}, ${params.take()}::uuid)`);
+  }
+  const where = conditions.filter((condition) => condition !== '');
+  return `from ${quote(meta.tableName)} as ${alias}${where.length > 0 ? ` where ${where.join(' and ')}` : ''} order by ${sort} desc, ${id} desc limit ${params.take()}`;
+}
+
+/** The values `pageSql` binds, in its order. */
+function pageValues(query: KeysetQuery<{ id: string }>, values: unknown[] = []): unknown[] {
+  conditionShape(whereOf(query), values);
+  if (query.after != null) values.push(cursorValue(query.after), query.after.id);
+  values.push(query.first + 1);
+  return values;
+}
+
+function pageKey(query: KeysetQuery<{ id: string }>): string {
+  return `${query.entity.name}:${query.order.name}:${conditionShape(whereOf(query)).key}:${query.after != null ? 'after' : 'first'}`;
+}
+
+const cursorValue = (cursor: Cursor) => cursor.sortValue.toISOString();
+
+/** `findKeysetRows`, compiled: up to `first + 1` rows, newest first. */
+export async function readKeysetRows<T extends { id: string }>(reads: ReadExecutor, query: KeysetQuery<T>): Promise<T[]> {
+  const meta = metadataOf(reads.em.getMetadata(), query.entity);
+  const generic = query as unknown as KeysetQuery<{ id: string }>;
+  const statement = compiledStatement(`page:${pageKey(generic)}`, () => `select ${selectList(meta, 'e')} ${pageSql(meta, 'e', generic, new Parameters())}`);
+  const rows = await reads.rows<Record<string, unknown>>(statement, pageValues(generic));
+  return rows.map((row) => rowToEntity(meta, query.entity, row));
+}
+
+/** `countKeysetRows`, compiled: what the same query lists across all pages. */
+export async function readKeysetCount<T extends { id: string }>(reads: ReadExecutor, query: Omit<KeysetQuery<T>, 'first' | 'after'>): Promise<number> {
+  const meta = metadataOf(reads.em.getMetadata(), query.entity);
+  const shape = conditionShape(whereOf(query));
+  const statement = compiledStatement(`count:${query.entity.name}:${shape.key}`, () => {
+    const condition = conditionSql(meta, whereOf(query), 'e', new Parameters());
+    return `select count(*) as "count" from ${quote(meta.tableName)} as e${condition ? ` where ${condition}` : ''}`;
+  });
+  const [row] = await reads.rows<{ count: string }>(statement, shape.values);
+  return Number(row.count);
+}
+
+/** `findKeysetRowsPerParent`, compiled: every parent's page in one statement, the parent ids bound as one array. */
+export async function readKeysetRowsPerParent<T extends { id: string }>(reads: ReadExecutor, query: PerParentQuery<T>): Promise<Map<string, T[]>> {
+  const byParent = new Map<string, T[]>();
+  if (query.parentIds.length === 0) return byParent;
+  const meta = metadataOf(reads.em.getMetadata(), query.entity);
+  const generic = query as unknown as KeysetQuery<{ id: string }>;
+  const statement = compiledStatement(`pages:${query.parentProperty}:${pageKey(generic)}`, () => {
+    const params = new Parameters();
+    const parentIds = params.take();
+    const page = pageSql(meta, 'e', generic, params, [`e.${quote(columnOf(meta, query.parentProperty))} = parent.id`]);
+    return `select p.* from unnest(${parentIds}::uuid[]) as parent(id) cross join lateral (select ${selectList(meta, 'e')} ${page}) as p`;
+  });
+  const rows = await reads.rows<Record<string, unknown>>(statement, pageValues(generic, [query.parentIds]));
+  for (const row of rows) {
+    const entity = rowToEntity(meta, query.entity, row);
+    const parentId = String(row[query.parentProperty]);
+    const list = byParent.get(parentId);
+    if (list) list.push(entity);
+    else byParent.set(parentId, [entity]);
+  }
+  return byParent;
+}
+
+/** `countKeysetRowsPerParent`, compiled: one grouped statement; a parent with no rows counts 0. */
+export async function readKeysetCountPerParent<T extends { id: string }>(
+  reads: ReadExecutor,
+  query: Omit<PerParentQuery<T>, 'first' | 'after'>,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>(query.parentIds.map((id) => [id, 0]));
+  if (query.parentIds.length === 0) return counts;
+  const meta = metadataOf(reads.em.getMetadata(), query.entity);
+  const shape = conditionShape(whereOf(query), [query.parentIds]);
+  const statement = compiledStatement(`counts:${query.entity.name}:${query.parentProperty}:${shape.key}`, () => {
+    const params = new Parameters();
+    const foreignKey = `e.${quote(columnOf(meta, query.parentProperty))}`;
+    const conditions = [`${foreignKey} = any(${params.take()}::uuid[])`, conditionSql(meta, whereOf(query), 'e', params)].filter(Boolean);
+    return `select ${foreignKey} as "parentId", count(*) as "count" from ${quote(meta.tableName)} as e where ${conditions.join(' and ')} group by ${foreignKey}`;
+  });
+  for (const row of await reads.rows<{ parentId: string; count: string }>(statement, shape.values)) counts.set(row.parentId, Number(row.count));
+  return counts;
+}
+
+/** Records by id, in no particular order; without `apply`, the entity's filter (e.g. `softDelete`) applies as the ORM would apply it. */
+export async function readByIds<T extends object>(
+  reads: ReadExecutor,
+  entity: EntityClass<T>,
+  ids: readonly string[],
+  filter: { name: string; apply: boolean },
+): Promise<T[]> {
+  const meta = metadataOf(reads.em.getMetadata(), entity);
+  const statement = compiledStatement(`byIds:${entity.name}:${filter.apply ? filter.name : ''}`, () => {
+    const params = new Parameters();
+    const conditions = [`e.${quote(columnOf(meta, 'id'))} = any(${params.take()}::uuid[])`];
+    if (filter.apply) conditions.push(conditionSql(meta, filterCondition(meta, filter.name), 'e', params));
+    return `select ${selectList(meta, 'e')} from ${quote(meta.tableName)} as e where ${conditions.filter(Boolean).join(' and ')}`;
+  });
+  const values: unknown[] = [ids];
+  if (filter.apply) conditionShape(filterCondition(meta, filter.name), values);
+  const rows = await reads.rows<Record<string, unknown>>(statement, values);
+  return rows.map((row) => rowToEntity(meta, entity, row));
+}
+
+/** A nested page read with its parents: each parent's children in their own keyset order. */
+export interface ChildPageQuery<C extends { id: string }> extends Omit<PerParentQuery<C>, 'parentIds'> {
+  /** The children's total for one parent, as SQL over the parent's id expression (e.g. a maintained counter); none when omitted. */
+  total?: { key: string; sql: (parentId: string) => string };
+}
+
+export interface ParentWithChildren<T, C> {
+  parent: T;
+  /** Up to `first + 1` children, like `readKeysetRowsPerParent`. */
+  children: C[];
+  childTotal?: number;
+}
+
+/**
+ * A page of parents and, per parent, a page of its children, in one
+ * statement: a LATERAL-style correlated subquery per parent row aggregates
+ * its children to JSON in the database (each an index range scan), and the
+ * children's total, when asked, is read in the same statement.
+ */
+export async function readKeysetRowsWithChildren<T extends { id: string }, C extends { id: string }>(
+  reads: ReadExecutor,
+  parentQuery: KeysetQuery<T>,
+  childQuery: ChildPageQuery<C>,
+): Promise<Array<ParentWithChildren<T, C>>> {
+  const metadata = reads.em.getMetadata();
+  const parentMeta = metadataOf(metadata, parentQuery.entity);
+  const childMeta = metadataOf(metadata, childQuery.entity);
+  const parent = parentQuery as unknown as KeysetQuery<{ id: string }>;
+  const child = { ...childQuery, after: childQuery.after ?? null } as unknown as KeysetQuery<{ id: string }>;
+  const key = `nested:${pageKey(parent)}|${childQuery.parentProperty}:${pageKey(child)}|${childQuery.total?.key ?? ''}`;
+  const statement = compiledStatement(key, () => {
+    const params = new Parameters();
+    const parentId = `e.${quote(columnOf(parentMeta, 'id'))}`;
+    const foreignKey = `c0.${quote(columnOf(childMeta, childQuery.parentProperty))}`;
+    const childPage = pageSql(childMeta, 'c0', child, params, [`${foreignKey} = ${parentId}`]);
+    const childOrder = `c.${quote(childQuery.order.sortProperty)} desc, c."id" desc`;
+    const children = `(select coalesce(json_agg(c order by ${childOrder}), '[]'::json) from (select ${selectList(childMeta, 'c0')} ${childPage}) as c) as "__children"`;
+    const total = childQuery.total ? `, (${childQuery.total.sql(parentId)}) as "__childTotal"` : '';
+    return `select ${selectList(parentMeta, 'e')}, ${children}${total} ${pageSql(parentMeta, 'e', parent, params)}`;
+  });
+  const rows = await reads.rows<Record<string, unknown>>(statement, [...pageValues(child), ...pageValues(parent)]);
+  return rows.map((row) => ({
+    parent: rowToEntity(parentMeta, parentQuery.entity, row),
+    children: (row.__children as Array<Record<string, unknown>>).map((item) => rowToEntity(childMeta, childQuery.entity, item)),
+    ...(childQuery.total ? { childTotal: Number(row.__childTotal ?? 0) } : {}),
+  }));
+}

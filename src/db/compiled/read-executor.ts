@@ -1,0 +1,75 @@
+import { Configuration } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ClientBase } from 'pg';
+import { withPgClient } from '../read-routing';
+
+/** A read compiled once: its name makes PostgreSQL parse and plan it once per connection. */
+export interface PreparedRead {
+  name: string;
+  text: string;
+}
+
+/**
+ * Lends a pg client for one statement. The default borrows from the ORM's own
+ * pool, so the compiled reads keep its size limit and its statement timeout;
+ * a router choosing between the primary and a replica per request replaces it.
+ */
+export type ClientSource = <R>(work: (client: ClientBase) => Promise<R>) => Promise<R>;
+
+/**
+ * The pool of the server `em` reads from: the primary, or the replica the
+ * request was routed to, with the replica's fallback to the primary.
+ */
+export function poolClientOf(em: EntityManager): ClientSource {
+  return (work) => withPgClient(em, work);
+}
+
+/**
+ * The one way a compiled read reaches PostgreSQL: a named prepared statement
+ * on a pooled connection, without the QueryBuilder or knex building the SQL.
+ * Statements are logged through the ORM's logger like its own (`LOG_LEVEL=trace`).
+ */
+export class ReadExecutor {
+  constructor(
+    readonly em: EntityManager,
+    private readonly clients: ClientSource = poolClientOf(em),
+  ) {}
+
+  async rows<R>(statement: PreparedRead, values: unknown[]): Promise<R[]> {
+    // A compiled read sees committed data only: inside a transaction the ORM's own connection must be used.
+    if (this.em.getTransactionContext()) throw new Error(`Compiled read ${statement.name} called inside a transaction`);
+    this.observe(statement, values);
+    const started = Date.now();
+    const result = await this.clients((client) => client.query({ name: statement.name, text: statement.text, values }));
+    const logger = this.em.config.getLogger();
+    // Logged as the ORM logs its own statements: values written in only when its 'query-params' logging is on (LOG_SQL_VALUES).
+    if (logger.isEnabled('query')) {
+      const query = logger.isEnabled('query-params') ? withValues(statement.text, values) : statement.text;
+      logger.logQuery({ query, took: Date.now() - started, results: result.rowCount ?? 0, level: 'info' });
+    }
+    return result.rows as R[];
+  }
+
+  /**
+   * An `onQuery` hook configured on the ORM sees compiled reads too, in its
+   * own placeholder style (every statement binds $1, $2, ... in text order).
+   * It observes only: a compiled statement's text is fixed.
+   */
+  private observe(statement: PreparedRead, values: unknown[]): void {
+    const onQuery = this.em.config.get('onQuery');
+    if (onQuery !== Configuration.DEFAULTS.onQuery) onQuery(statement.text.replace(/\$\d+/g, '?'), values);
+  }
+}
+
+/** The statement's text with its values as SQL literals, for logs only (never sent: the values are bound). */
+function withValues(text: string, values: unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_, position: string) => sqlLiteral(values[Number(position) - 1]));
+}
+
+function sqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (Array.isArray(value)) return `array[${value.map(sqlLiteral).join(', ')}]`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const text = value instanceof Date ? value.toISOString() : String(value);
+  return `'${text.replace(/'/g, "''")}'`;
+}

@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { ReferenceKind, type EntityClass, type EntityMetadata, type FilterQuery, type MetadataStorage } from '@mikro-orm/core';
+import type { PreparedRead } from './read-executor';
+
+/**
+ * SQL text of the read shapes, built from MikroORM's metadata (tables,
+ * columns, column types, the entities' filters) the first time a shape is
+ * used, then reused: a request only collects the values to bind.
+ */
+
+type Where = Record<string, unknown>;
+
+/** A condition's structure without its values (the cache key), and the values in binding order. */
+export interface ConditionShape {
+  key: string;
+  values: unknown[];
+}
+
+const isNotNull = (value: unknown) =>
+  typeof value === 'object' && value !== null && Object.keys(value).length === 1 && (value as Where).$ne === null;
+
+/** Comparison operators with one bound operand, as MikroORM writes them. */
+const comparisons: Record<string, string> = { $eq: '=', $gt: '>', $gte: '>=', $lt: '<', $lte: '<=', $like: 'like', $ilike: 'ilike' };
+
+const isBindable = (value: unknown) => typeof value === 'string' || typeof value === 'number' || value instanceof Date;
+
+/** `{ $gte: value }` and the like: the operator and its operand, or undefined. */
+function comparisonOf(value: unknown): [string, unknown] | undefined {
+  if (typeof value !== 'object' || value === null || value instanceof Date) return undefined;
+  const entries = Object.entries(value);
+  if (entries.length !== 1 || !(entries[0][0] in comparisons) || !isBindable(entries[0][1])) return undefined;
+  return entries[0];
+}
+
+/**
+ * The supported subset of FilterQuery: `$and`, `$or`, `prop: null`,
+ * `prop: { $ne: null }`, `prop: '<value>'` and one comparison
+ * (`$eq`, `$gt`, `$gte`, `$lt`, `$lte`, `$like`, `$ilike`) with a value. Anything else is refused, so a
+ * new kind of condition cannot silently read the wrong rows.
+ */
+export function conditionShape(where: FilterQuery<object>, values: unknown[] = []): ConditionShape {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(where as Where)) {
+    if (key === '$and' || key === '$or') {
+      parts.push(`${key}(${(value as Where[]).map((item) => conditionShape(item, values).key).join(',')})`);
+    } else if (value === null) parts.push(`${key}=null`);
+    else if (isNotNull(value)) parts.push(`${key}!=null`);
+    else if (typeof value === 'string') {
+      values.push(value);
+      parts.push(`${key}=?`);
+    } else if (comparisonOf(value)) {
+      const [operator, operand] = comparisonOf(value)!;
+      values.push(operand);
+      parts.push(`${key}${operator}?`);
+    } else throw new Error(`Compiled reads cannot express the condition ${key}: ${JSON.stringify(value)}`);
+  }
+  return { key: `{${parts.join(',')}}`, values };
+}
+
+/** Binding positions, shared by every part of one statement. */
+export class Parameters {
+  private next = 1;
+  take(): string {
+    return `$${this.next++}`;
+  }
+}
+
+/** SQL of a condition, in the same order as `conditionShape` collects its values; '' for no condition. */
+export function conditionSql(meta: EntityMetadata, where: FilterQuery<object>, alias: string, params: Parameters): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(where as Where)) {
+    if (key === '$and' || key === '$or') {
+      const items = (value as Where[]).map((item) => conditionSql(meta, item, alias, params));
+      // An empty member of an OR matches everything.
+      if (key === '$or' && items.some((item) => item === '')) continue;
+      const present = items.filter((item) => item !== '');
+      if (present.length > 0) parts.push(`(${present.join(key === '$and' ? ' and ' : ' or ')})`);
+      continue;
+    }
+    const column = `${alias}.${quote(columnOf(meta, key))}`;
+    // Literal null tests, as MikroORM writes them: they let PostgreSQL use the partial indexes.
+    if (value === null) parts.push(`${column} is null`);
+    else if (isNotNull(value)) parts.push(`${column} is not null`);
+    else if (comparisonOf(value)) {
+      const [operator] = comparisonOf(value)!;
+      // A pattern is text whatever the column's type; anything else is compared as the column's own type.
+      const type = operator === '$like' || operator === '$ilike' ? 'text' : columnTypeOf(meta, key);
+      parts.push(`${column} ${comparisons[operator]} ${params.take()}::${type}`);
+    } else parts.push(`${column} = ${params.take()}::${columnTypeOf(meta, key)}`);
+  }
+  return parts.join(' and ');
+}
+
+/** The condition of a filter declared on the entity (e.g. `softDelete`), as MikroORM would apply it. */
+export function filterCondition(meta: EntityMetadata, filterName: string): FilterQuery<object> {
+  const filter = meta.filters[filterName];
+  if (!filter || typeof filter.cond !== 'object') throw new Error(`${meta.className} has no static filter ${filterName}`);
+  return filter.cond as FilterQuery<object>;
+}
+
+export function quote(identifier: string): string {
+  return `"${identifier.replace(/"/g, '""')}"`;
+}
+
+export function literal(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+export function columnOf(meta: EntityMetadata, property: string): string {
+  const prop = meta.properties[property as never] as { fieldNames?: string[] } | undefined;
+  if (!prop?.fieldNames?.length) throw new Error(`${meta.className} has no column for ${property}`);
+  return prop.fieldNames[0];
+}
+
+export function columnTypeOf(meta: EntityMetadata, property: string): string {
+  const prop = meta.properties[property as never] as { columnTypes?: string[] };
+  return prop.columnTypes![0];
+}
+
+/** Every column an entity instance is made of, each named as its property (so a row needs no renaming). */
+export function selectList(meta: EntityMetadata, alias: string): string {
+  return mappedProperties(meta)
+    .map((prop) => `${alias}.${quote(prop.column)} as ${quote(prop.name)}`)
+    .join(', ');
+}
+
+/** The same columns as a JSON object, for rows aggregated in the database. */
+export function jsonObject(meta: EntityMetadata, alias: string): string {
+  return `json_build_object(${mappedProperties(meta)
+    .map((prop) => `${literal(prop.name)}, ${alias}.${quote(prop.column)}`)
+    .join(', ')})`;
+}
+
+interface MappedProperty {
+  name: string;
+  column: string;
+  kind: 'value' | 'date' | 'reference';
+}
+
+const mapped = new WeakMap<EntityMetadata, MappedProperty[]>();
+
+function mappedProperties(meta: EntityMetadata): MappedProperty[] {
+  let props = mapped.get(meta);
+  if (!props) {
+    props = meta.props
+      .filter((prop) => prop.fieldNames?.length === 1 && (prop.kind === ReferenceKind.SCALAR || prop.kind === ReferenceKind.MANY_TO_ONE))
+      .map((prop) => ({
+        name: prop.name,
+        column: prop.fieldNames[0],
+        kind: prop.kind === ReferenceKind.MANY_TO_ONE ? 'reference' : prop.runtimeType === 'Date' ? 'date' : 'value',
+      }));
+    mapped.set(meta, props);
+  }
+  return props;
+}
+
+/**
+ * A row keyed by property names (from `selectList` or `jsonObject`) as an
+ * instance of the entity class, exactly as `rowsToEntities` makes them:
+ * timestamps arrive as text, many-to-one properties become `{ id }` references.
+ */
+export function rowToEntity<T extends object>(meta: EntityMetadata, entity: EntityClass<T>, row: Record<string, unknown>): T {
+  const values: Record<string, unknown> = {};
+  for (const prop of mappedProperties(meta)) {
+    const value = row[prop.name];
+    values[prop.name] = value == null ? value : prop.kind === 'reference' ? { id: value } : prop.kind === 'date' ? new Date(value as string) : value;
+  }
+  return Object.setPrototypeOf(values, entity.prototype) as T;
+}
+
+export function metadataOf(metadata: MetadataStorage, entity: EntityClass<object>): EntityMetadata {
+  return metadata.get(entity.name);
+}
+
+const statements = new Map<string, PreparedRead>();
+
+/** The statement of a shape, built on first use; its name is derived from its text, so equal texts share one. */
+export function compiledStatement(key: string, build: () => string): PreparedRead {
+  let statement = statements.get(key);
+  if (!statement) {
+    const text = build();
+    statement = { name: `read_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, text };
+    statements.set(key, statement);
+  }
+  return statement;
+}
