@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
@@ -12,6 +12,7 @@ import { createTokenVerifier } from './auth/token-verifier';
 import type { Config } from './config';
 import { openDatabase } from './db/database';
 import { ErrorCode } from './errors';
+import { compiledExecution, parsedDocumentStore } from './graphql/compiled-execution';
 import { formatError, unexpectedErrorLogger } from './graphql/format-error';
 import { trashPolicies } from './modules/trash-policies';
 import { ormOptions } from './orm';
@@ -99,7 +100,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
 
     const apollo = new ApolloServer<RequestContext>({
-      schema,
+      // Operations run as compiled code (graphql-jit); parsing, validation and plugins stay Apollo's.
+      gateway: compiledExecution(schema),
+      documentStore: parsedDocumentStore(),
       formatError,
       validationRules: limits.validationRules,
       parseOptions: limits.parseOptions,
@@ -113,6 +116,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         unexpectedErrorLogger(logger),
         outcomePlugin(),
         ...limits.plugins,
+        // No cache hints in this schema: without this, Apollo's cache-control plugin runs on every field of every request.
+        ApolloServerPluginCacheControlDisabled(),
         isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       ],
     });
