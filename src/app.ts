@@ -20,9 +20,11 @@ import type { RequestContext } from './request-context';
 import { createRequestContext } from './services';
 import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
+import { answerUnparsableRequest, registerNotFoundResponse } from './http/error-responses';
 import { registerHealthRoutes } from './http/health';
 import { createLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
+import { MetricsEndpoint } from './observability/metrics-endpoint';
 import { outcomePlugin, registerRequestLog, trashChangeLogger } from './observability/request-log';
 import { RetentionJob } from './trash/retention.job';
 import type { TrashObserver } from './trash/trash-observer';
@@ -31,6 +33,8 @@ import type { Clock } from './service-context';
 export interface App {
   /** Where the GraphQL endpoint answers, e.g. http://localhost:4000/graphql */
   readonly url: string;
+  /** Where /metrics answers when METRICS_PORT gives it a port of its own. */
+  readonly metricsUrl: string | undefined;
   readonly orm: MikroORM;
   readonly logger: Logger;
   readonly retention: RetentionJob;
@@ -69,6 +73,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const http = Fastify({
       logger: false,
       bodyLimit: config.limits.bodyBytes,
+      clientErrorHandler: answerUnparsableRequest,
       genReqId: (request) => {
         const given = request.headers['x-request-id'];
         return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
@@ -82,13 +87,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // Once shutdown has begun, keep-alive connections close after their response instead of lingering.
       if (closing) reply.header('connection', 'close');
     });
-    const metrics = new Metrics(database.orm, trashPolicies);
+    const metrics = new Metrics(database.orm, trashPolicies, config.metricsAccess);
     const observer = combineObservers(trashChangeLogger(logger), metrics);
     registerRequestLog(http, logger, (outcome) => metrics.observeRequest(outcome));
     registerHealthRoutes(http, database.orm);
-    if (config.metrics) {
-      http.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-    }
+    registerNotFoundResponse(http);
+    const metricsEndpoint = config.metrics ? new MetricsEndpoint(http, metrics, config.metricsAccess) : undefined;
     // Transport-level rejections (too large, unparsable JSON) answer in GraphQL's error shape too.
     http.setErrorHandler((error: FastifyError, _request, reply) => {
       const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
@@ -114,8 +118,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       plugins: [
         fastifyApolloDrainPlugin(http),
         unexpectedErrorLogger(logger),
-        outcomePlugin(),
+        // Before outcomePlugin: the response size limit replaces the answer's errors, which the outcome then reports.
         ...limits.plugins,
+        outcomePlugin(),
         // No cache hints in this schema: without this, Apollo's cache-control plugin runs on every field of every request.
         ApolloServerPluginCacheControlDisabled(),
         isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
@@ -140,6 +145,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
     const retention = new RetentionJob({ orm: database.orm, clock, settings: config.trash, policies: trashPolicies, logger, observer });
     const address = await http.listen({ port: config.port, host: '0.0.0.0' });
+    const metricsUrl = await metricsEndpoint?.listen('0.0.0.0');
     const port = new URL(address).port;
     const url = `http://localhost:${port}/graphql`;
     logger.info({ url }, 'GraphQL server ready');
@@ -148,6 +154,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     let stopping: Promise<void> | undefined;
     return {
       url,
+      metricsUrl,
       orm: database.orm,
       logger,
       retention,
@@ -163,6 +170,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           try {
             await apollo.stop();
             await http.close();
+            await metricsEndpoint?.close();
           } finally {
             clearTimeout(cutOff);
           }

@@ -18,6 +18,8 @@ export interface Config {
   readonly allowIntrospection: boolean;
   /** Serve GET /metrics. */
   readonly metrics: boolean;
+  /** Where and to whom /metrics is served, and how fresh its trash gauges are. */
+  readonly metricsAccess: MetricsAccess;
   /** How long in-flight requests may take to finish once shutdown begins. */
   readonly shutdownGraceMs: number;
 }
@@ -30,9 +32,22 @@ export interface QueryLimits {
   readonly tokens: number;
   /** Cost of an operation: 1 per field, list fields multiplied by their `first`. */
   readonly cost: number;
+  /** Added to the cost once per `totalCount` in the operation: each runs a COUNT statement. */
+  readonly totalCountCost: number;
+  /** Largest answer, in bytes of its text values and field names; past it the request fails. 0 = no limit. */
+  readonly responseBytes: number;
   readonly bodyBytes: number;
   /** PostgreSQL statement_timeout of every query the server sends while serving requests. */
   readonly statementTimeoutMs: number;
+}
+
+export interface MetricsAccess {
+  /** Serve /metrics on this port only, instead of the API's port. */
+  readonly port: number | undefined;
+  /** When set, /metrics answers only requests with `Authorization: Bearer <token>`. */
+  readonly token: string | undefined;
+  /** The trash gauges are counted at most this often; scrapes in between reuse the last counts. */
+  readonly trashRefreshSeconds: number;
 }
 
 export interface AuthSettings {
@@ -79,6 +94,8 @@ const environmentSchema = z.object({
   QUERY_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
   QUERY_MAX_TOKENS: z.coerce.number().int().min(1).default(1000),
   QUERY_MAX_COST: z.coerce.number().int().min(1).default(10_000),
+  QUERY_TOTAL_COUNT_COST: z.coerce.number().int().min(0).default(100),
+  RESPONSE_MAX_BYTES: z.coerce.number().int().min(0).default(4 * 1024 * 1024),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(102_400),
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(5000),
   CORS_ORIGINS: z
@@ -88,6 +105,9 @@ const environmentSchema = z.object({
     .default([]),
   ALLOW_INTROSPECTION: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
   METRICS: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_TRASH_REFRESH_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 });
 
@@ -110,11 +130,16 @@ const acceptedForms: Record<string, string> = {
   QUERY_MAX_DIRECTIVES: 'a whole number',
   QUERY_MAX_TOKENS: 'a whole number of at least 1',
   QUERY_MAX_COST: 'a whole number of at least 1',
+  QUERY_TOTAL_COUNT_COST: 'a whole number',
+  RESPONSE_MAX_BYTES: 'a whole number of bytes (0 = no limit)',
   BODY_LIMIT_BYTES: 'a whole number of bytes, at least 1024',
   STATEMENT_TIMEOUT_MS: 'a whole number of milliseconds (0 = no limit)',
   CORS_ORIGINS: 'comma-separated origins such as https://app.example.com',
   ALLOW_INTROSPECTION: 'true or false',
   METRICS: 'true or false',
+  METRICS_PORT: 'an integer from 0 to 65535',
+  METRICS_TOKEN: 'a bearer token of at least 16 characters',
+  METRICS_TRASH_REFRESH_SECONDS: 'a whole number of seconds up to 86400 (0 = count at every scrape)',
   SHUTDOWN_GRACE_MS: 'a whole number of milliseconds up to 600000',
 };
 
@@ -164,12 +189,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       directives: values.QUERY_MAX_DIRECTIVES,
       tokens: values.QUERY_MAX_TOKENS,
       cost: values.QUERY_MAX_COST,
+      totalCountCost: values.QUERY_TOTAL_COUNT_COST,
+      responseBytes: values.RESPONSE_MAX_BYTES,
       bodyBytes: values.BODY_LIMIT_BYTES,
       statementTimeoutMs: values.STATEMENT_TIMEOUT_MS,
     }),
     corsOrigins: Object.freeze(values.CORS_ORIGINS),
     allowIntrospection: values.ALLOW_INTROSPECTION === 'true',
     metrics: values.METRICS === 'true',
+    metricsAccess: Object.freeze({
+      port: values.METRICS_PORT,
+      token: values.METRICS_TOKEN,
+      trashRefreshSeconds: values.METRICS_TRASH_REFRESH_SECONDS,
+    }),
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
   });
 }

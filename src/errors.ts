@@ -9,6 +9,7 @@ export enum ErrorCode {
   Unauthenticated = 'UNAUTHENTICATED',
   Forbidden = 'FORBIDDEN',
   QueryTooComplex = 'QUERY_TOO_COMPLEX',
+  ResponseTooLarge = 'RESPONSE_TOO_LARGE',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -25,9 +26,23 @@ export class BadUserInputError extends AppError {
   }
 }
 
+/** BAD_USER_INPUT for a request refused before execution, answered with HTTP 400 as graphql-js's own refusals are. */
+export class RequestRefusedError extends AppError {
+  constructor(message: string) {
+    super(message, ErrorCode.BadUserInput, { http: { status: 400 } });
+  }
+}
+
 export class NotFoundError extends AppError {
   constructor(entityType: string, id: string) {
     super(`${entityType} ${id} not found`, ErrorCode.NotFound, { entityType, id });
+  }
+}
+
+/** Several ids of one call that name no record the principal may see (`extensions.ids`). */
+export class RecordsNotFoundError extends AppError {
+  constructor(entityType: string, ids: string[]) {
+    super(`${entityType} not found: ${ids.join(', ')}`, ErrorCode.NotFound, { entityType, ids });
   }
 }
 
@@ -60,8 +75,18 @@ export class QueryTooComplexError extends AppError {
   }
 }
 
+export class ResponseTooLargeError extends AppError {
+  constructor(limit: number) {
+    super(
+      `The answer would be larger than ${limit} bytes; ask for smaller pages (first) or fewer fields`,
+      ErrorCode.ResponseTooLarge,
+      { limit },
+    );
+  }
+}
+
 export class ForbiddenError extends AppError {
-  constructor(message = 'Not allowed for this principal') {
-    super(message, ErrorCode.Forbidden);
+  constructor(message = 'Not allowed for this principal', details: { ids?: string[] } = {}) {
+    super(message, ErrorCode.Forbidden, details);
   }
 }

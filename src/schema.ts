@@ -5,12 +5,14 @@ import { AuditResolver } from './audit/audit.resolver';
 import { PostResolver } from './modules/post/post.resolver';
 import { TrashBinResolver } from './modules/trash-bin/trash-bin.resolver';
 import { UserResolver } from './modules/user/user.resolver';
+import { rejectUnstorableInput } from './validation/storable-input';
 
 /** The GraphQL schema, built from the resolvers and the decorated types. */
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [UserResolver, PostResolver, TrashBinResolver, AuditResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeISOResolver }],
+    globalMiddlewares: [rejectUnstorableInput],
     validate: { forbidUnknownValues: false },
   });
 }

@@ -23,6 +23,16 @@ describe('compiled execution (graphql-jit behind Apollo Server)', () => {
     }
   });
 
+  it('refuses a variable of the wrong type as BAD_USER_INPUT with status 400, as graphql-js does', async () => {
+    const byId = 'query ById($id: ID!) { user(id: $id) { id } }';
+    for (const variables of [{ id: { nested: true } }, {}]) {
+      const response = await server.gql(byId, variables);
+      expect(response.status).toBe(400);
+      expect(onlyError(response).code).toBe('BAD_USER_INPUT');
+      expect(response.data).toBeUndefined();
+    }
+  });
+
   it('keeps a resolver’s error code and path, with the other fields still answered', async () => {
     const missing = '00000000-0000-7000-8000-000000000404';
     const response = await server.gql(`mutation { deleteUser(id: "${missing}") { id } }`);

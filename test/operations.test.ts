@@ -3,6 +3,8 @@ import pino from 'pino';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { adminAuthorization } from './helpers/auth';
+import { MAX_OPERATION_LABELS } from '../src/observability/metrics';
+import { createStatementCounter } from './helpers/sql-counter';
 import { startTestServer, type TestServer } from './helpers/test-server';
 import { createUser, deleteUser } from './helpers/users';
 
@@ -96,6 +98,75 @@ describe('metrics', () => {
       expect((await fetch(quiet.url.replace(/\/graphql$/, '/metrics'))).status).toBe(404);
     } finally {
       await quiet.stop();
+    }
+  });
+});
+
+describe('metrics stay small and cheap whatever clients send', () => {
+  const metricsText = async (url: string, headers: Record<string, string> = {}) => (await fetch(url, { headers })).text();
+  const operationLabels = (text: string) => new Set([...text.matchAll(/graphql_requests_total\{operation="([^"]*)"/g)].map((match) => match[1]));
+
+  it('labels only operations present in the document: a name absent from it counts as unresolved', async () => {
+    await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query Present { __typename }', operationName: 'Absent' }),
+    });
+    const labels = operationLabels(await metricsText(`${base}/metrics`));
+    expect(labels.has('Absent')).toBe(false);
+    expect(labels.has('unresolved')).toBe(true);
+  });
+
+  it(`keeps at most ${MAX_OPERATION_LABELS} operation names; later ones count as other`, async () => {
+    const fresh = await startTestServer();
+    try {
+      for (let i = 0; i < MAX_OPERATION_LABELS + 20; i += 1) await fresh.gql(`query Op${i} { __typename }`);
+      const labels = operationLabels(await metricsText(fresh.url.replace(/\/graphql$/, '/metrics')));
+      expect(labels.size).toBe(MAX_OPERATION_LABELS + 1);
+      expect(labels.has('other')).toBe(true);
+      expect(labels.has(`Op${MAX_OPERATION_LABELS + 19}`)).toBe(false);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('counts the trash at most every METRICS_TRASH_REFRESH_SECONDS, concurrent scrapes sharing one count', async () => {
+    const counter = createStatementCounter();
+    const cached = await startTestServer({ logger: counter.logger, config: { metricsAccess: { port: undefined, token: undefined, trashRefreshSeconds: 3600 } } });
+    try {
+      const metricsUrl = cached.url.replace(/\/graphql$/, '/metrics');
+      const trashCounts = () => counter.statements().filter((statement) => statement.includes('"row_counts"') && statement.includes('trashed'));
+      counter.reset();
+      const scrapes = await Promise.all(Array.from({ length: 10 }, () => metricsText(metricsUrl)));
+      expect(trashCounts()).toHaveLength(2);
+      expect(scrapes.every((text) => /trash_items\{type="User"\} 0/.test(text))).toBe(true);
+      await deleteUser(cached, (await createUser(cached)).id);
+      counter.reset();
+      expect(await metricsText(metricsUrl)).toMatch(/trash_items\{type="User"\} 0/);
+      expect(trashCounts()).toHaveLength(0);
+    } finally {
+      await cached.stop();
+    }
+  });
+
+  it('METRICS_PORT serves /metrics on its own port only; METRICS_TOKEN requires the bearer token', async () => {
+    const token = 'metrics-token-0123456789';
+    const separate = await startTestServer({ config: { metricsAccess: { port: 0, token, trashRefreshSeconds: 30 } } });
+    try {
+      const metricsUrl = separate.app.metricsUrl!;
+      expect(new URL(metricsUrl).port).not.toBe(new URL(separate.url).port);
+      expect((await fetch(separate.url.replace(/\/graphql$/, '/metrics'))).status).toBe(404);
+      for (const authorization of [undefined, 'Bearer wrong', token]) {
+        const refused = await fetch(metricsUrl, { headers: authorization ? { authorization } : {} });
+        expect(refused.status).toBe(401);
+        expect(await refused.json()).toEqual({ errors: [{ message: expect.any(String), extensions: { code: 'UNAUTHENTICATED' } }] });
+      }
+      const allowed = await fetch(metricsUrl, { headers: { authorization: `Bearer ${token}` } });
+      expect(allowed.status).toBe(200);
+      expect(await allowed.text()).toMatch(/graphql_requests_total|process_cpu_user_seconds_total/);
+      expect((await fetch(metricsUrl.replace(/\/metrics$/, '/graphql'))).status).toBe(404);
+    } finally {
+      await separate.stop();
     }
   });
 });

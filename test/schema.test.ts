@@ -14,7 +14,8 @@ describe('schema.graphql', () => {
     expect(sdl).toContain('user(id: ID!, includeDeleted: Boolean! = false): User');
     expect(sdl).toMatch(/users\(\s*(?:"""[^"]*"""\s*)?after: String[\s\S]*first: Int! = 20[\s\S]*includeDeleted: Boolean! = false[\s\S]*onlyDeleted: Boolean! = false\s*\): UserConnection!/);
     expect(sdl).toMatch(/deleteUser\(\s*id: ID!\s*(?:"""[^"]*"""\s*)?reason: String\s*\): User!/);
-    expect(sdl).toContain('restoreUser(id: ID!): User!');
+    // onConflict is an addition with a default: `restoreUser(id: $id)` keeps working unchanged.
+    expect(sdl).toContain('restoreUser(id: ID!, onConflict: OnConflict! = FAIL): User!');
     expect(sdl).toContain('updateUser(id: ID!, input: UpdateUserInput!): User!');
     expect(sdl).toContain('createUser(input: CreateUserInput!): User!');
     for (const field of ['createdAt: DateTimeISO!', 'deletedAt: DateTimeISO', 'isDeleted: Boolean!', 'version: Int!', 'displayName: String']) {

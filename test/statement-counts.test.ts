@@ -22,6 +22,34 @@ async function statementsFor(query: string, variables?: Record<string, unknown>)
 /** Documented in the README: the users page, the posts of all its users, their counts, their authors. */
 const NESTED_LIST_STATEMENTS = 4;
 
+describe('totalCount', () => {
+  // A count is a COUNT query, or a read of the maintained row counts.
+  const countsOf = (statements: string[]) => statements.filter((statement) => /^select count\(/i.test(statement) || statement.includes('"row_counts"'));
+
+  it('identical counts within one request run once: 15 aliases of users(first: 1) { totalCount } run one count', async () => {
+    const aliases = Array.from({ length: 15 }, (_, i) => `a${i}: users(first: 1) { totalCount }`).join(' ');
+    counter.reset();
+    const response = await server.gql(`{ ${aliases} }`);
+    expect(response.errors).toBeUndefined();
+    expect(new Set(Object.values(response.data).map((page: any) => page.totalCount)).size).toBe(1);
+    expect(countsOf(counter.statements())).toHaveLength(1);
+  });
+
+  it('different counts still run each: live and trashed users, and posts, run three counts', async () => {
+    counter.reset();
+    const response = await server.gql('{ a: users(first: 1) { totalCount } b: users(first: 1, onlyDeleted: true) { totalCount } c: posts(first: 1) { totalCount } d: posts { totalCount } }');
+    expect(response.errors).toBeUndefined();
+    expect(countsOf(counter.statements())).toHaveLength(3);
+  });
+
+  it('is not remembered across requests', async () => {
+    await server.gql('{ users(first: 1) { totalCount } }');
+    counter.reset();
+    await server.gql('{ users(first: 1) { totalCount } }');
+    expect(countsOf(counter.statements())).toHaveLength(1);
+  });
+});
+
 describe('no N+1: nested connections cost a constant number of statements', () => {
   const nested = `query($first: Int!) {
     users(first: $first) { nodes { id posts(first: 5) { totalCount nodes { id author { username } } } } }

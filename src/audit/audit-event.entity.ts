@@ -13,6 +13,28 @@ export enum AuditAction {
 registerEnumType(AuditAction, { name: 'AuditAction' });
 
 /**
+ * A unique value a RENAME restore replaced. The only record data an event
+ * holds; purging the record clears it (see purge.ts).
+ */
+@ObjectType({ simpleResolvers: true })
+export class AuditRename {
+  @Field(() => String)
+  entityType!: string;
+
+  @Field(() => ID)
+  entityId!: string;
+
+  @Field(() => String)
+  field!: string;
+
+  @Field(() => String)
+  from!: string;
+
+  @Field(() => String)
+  to!: string;
+}
+
+/**
  * One change, written in the same transaction as the change itself. It holds
  * ids, counts and times only, never a record's own data, so purging a record
  * leaves its history without leaving its personal data.
@@ -60,4 +82,15 @@ export class AuditEvent {
   @Field(() => Date)
   @Property({ type: 'datetime' })
   at!: Date;
+
+  @Field(() => [AuditRename], {
+    name: 'renames',
+    description: 'RESTORE with onConflict RENAME: the values it replaced. Cleared when the record is purged.',
+  })
+  renameList(): AuditRename[] {
+    return this.renames ?? [];
+  }
+
+  @Property({ type: 'json', nullable: true })
+  renames: AuditRename[] | null = null;
 }

@@ -11,6 +11,8 @@ export interface AuditEntry {
   deletionId?: string | null;
   reason?: string | null;
   affected: number;
+  /** Unique values a RENAME restore replaced. */
+  renames?: ReadonlyArray<{ item: { id: string; constructor: { name: string } }; field: string; from: string; to: string }>;
 }
 
 // Served by audit_events_order_idx and, with an entity id, audit_events_entity_order_idx.
@@ -22,8 +24,12 @@ export class AuditLog {
 
   /** Queues the event on `em`: it is written by the same flush, or transaction, as the change it describes. */
   record(em: EntityManager, entry: AuditEntry): AuditEvent {
+    const { renames, ...rest } = entry;
     const event = em.create(AuditEvent, {
-      ...entry,
+      ...rest,
+      renames: renames?.length
+        ? renames.map((rename) => ({ entityType: rename.item.constructor.name, entityId: rename.item.id, field: rename.field, from: rename.from, to: rename.to }))
+        : null,
       deletionId: entry.deletionId ?? null,
       reason: entry.reason ?? null,
       actorId: this.context.access.actorId,

@@ -67,9 +67,26 @@ export class Access {
    * reported exactly like a missing one, so the trash cannot be probed.
    */
   requireOwnerOf(ownerId: string, record: { deletedAt: Date | null }, notFound: () => Error): void {
-    if (this.isAdmin || this.principal.id === ownerId) return;
-    if (record.deletedAt) throw notFound();
-    throw new ForbiddenError('Members may change only their own records');
+    const verdict = this.ownershipOf(ownerId, record);
+    if (verdict === 'hidden') throw notFound();
+    if (verdict === 'forbidden') throw new ForbiddenError('Members may change only their own records');
+  }
+
+  /** `requireOwnerOf` as a verdict, for calls that report every offending record at once. */
+  ownershipOf(ownerId: string, record: { deletedAt: Date | null }): 'allowed' | 'hidden' | 'forbidden' {
+    if (this.isAdmin || this.principal.id === ownerId) return 'allowed';
+    return record.deletedAt ? 'hidden' : 'forbidden';
+  }
+
+  /**
+   * A member may undo, or preview the undo of, only deletions it made itself:
+   * every row of the deletion must carry its id as `deletedBy`. Any other
+   * deletion answers exactly as a missing one.
+   */
+  requireOwnDeletion(deletedBy: ReadonlyArray<string | null>, notFound: () => Error): void {
+    this.requireSignedIn();
+    if (this.isAdmin) return;
+    if (deletedBy.some((actorId) => actorId !== this.principal.id)) throw notFound();
   }
 }
 

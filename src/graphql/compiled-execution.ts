@@ -1,6 +1,6 @@
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
-import { type DocumentNode, type ExecutionResult, getVariableValues, type GraphQLSchema, printSchema } from 'graphql';
+import { type DocumentNode, execute, type ExecutionResult, getVariableValues, GraphQLError, type GraphQLSchema, printSchema } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 
 /** Distinct operations compiled per parsed document; a document rarely holds more than a handful. */
@@ -37,17 +37,20 @@ export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
   };
 
   const executor: GatewayExecutor = async (request) => {
+    const variables = request.request.variables ?? {};
+    // No operation by that name (or none named among several): graphql-js words the error as Apollo expects it.
+    if (!request.operation) return execute({ schema, document: request.document, operationName: request.request.operationName, variableValues: variables });
     const query = compile(request.document, request.operationName);
     if (!isCompiledQuery(query)) return query;
-    const variables = request.request.variables ?? {};
     const result = await query.query(undefined, request.context, variables);
-    if (result.data === undefined && result.errors?.length) {
+    if (!result.errors?.length) return result;
+    if (result.data === undefined) {
       // Variables that do not coerce: graphql-js's own errors carry the variable's node, by which Apollo
       // answers 400 BAD_USER_INPUT (graphql-jit's do not). Only this failing path pays for coercing twice.
       const coerced = getVariableValues(schema, request.operation.variableDefinitions ?? [], variables);
       if (coerced.errors) return { errors: coerced.errors };
     }
-    return result;
+    return { ...result, errors: result.errors.map(asGraphQLError) };
   };
 
   return {
@@ -60,6 +63,19 @@ export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
     },
     async stop() {},
   };
+}
+
+/**
+ * graphql-jit's errors are look-alikes with read-only fields; plugins that
+ * rewrite messages (graphql-armor's suggestion masking) need graphql-js's own
+ * class. The cause, path, extensions and locations are kept.
+ */
+function asGraphQLError(error: GraphQLError): GraphQLError {
+  // graphql-jit's class inherits from graphql-js's, so instanceof cannot tell them apart.
+  if (error.constructor === GraphQLError) return error as GraphQLError;
+  const copy = new GraphQLError(error.message, { path: error.path, originalError: error.originalError ?? undefined, extensions: error.extensions });
+  (copy as { locations?: GraphQLError['locations'] }).locations = error.locations;
+  return copy;
 }
 
 /** Parsed and validated documents kept for repeated queries: by count as well as size, since each may also hold compiled code. */

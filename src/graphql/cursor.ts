@@ -1,6 +1,7 @@
 import { isUuid } from '../db/ids';
 import type { Cursor } from '../db/keyset';
 import { BadUserInputError } from '../errors';
+import { isStorableDate } from '../validation/storable-input';
 
 /** The opaque `after` a client sends back: the listing's name and the position in its order. */
 export function encodeCursor(order: { name: string }, cursor: Cursor): string {
@@ -18,6 +19,6 @@ export function decodeCursor(raw: string, order: { name: string }): Cursor {
   if (!Array.isArray(parsed) || parsed.length !== 3) throw invalid();
   const [name, sortValue, id] = parsed as unknown[];
   const at = typeof sortValue === 'string' ? new Date(sortValue) : new Date(NaN);
-  if (name !== order.name || Number.isNaN(at.getTime()) || typeof id !== 'string' || !isUuid(id)) throw invalid();
+  if (name !== order.name || !isStorableDate(at) || typeof id !== 'string' || !isUuid(id)) throw invalid();
   return { sortValue: at, id };
 }

@@ -14,7 +14,18 @@ const persistedQueryCodes = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUE
  * else is a server fault.
  */
 function isClientError(original: unknown, code: unknown): boolean {
-  return original instanceof AppError || describeArgumentValidation(original) !== undefined || isRequestErrorCode(code);
+  return original instanceof AppError || describeArgumentValidation(original) !== undefined || isRequestErrorCode(code) || isUncodedBadRequest(original);
+}
+
+/**
+ * Apollo refuses some requests with an HTTP 4xx status but no code (a
+ * persisted-query hash that does not match its query, an unsupported
+ * persisted-query version): they are the client's, not the server's.
+ */
+function isUncodedBadRequest(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.extensions?.code !== undefined) return false;
+  const status = (error.extensions?.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 /** GraphQL's own parse, validation and variable errors carry a code of their own. */
@@ -42,6 +53,9 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   if (isRequestErrorCode(code)) {
     const publicCode = clientCodes.has(code) || persistedQueryCodes.has(code) ? code : ErrorCode.BadUserInput;
     return { message: formatted.message, ...where, extensions: { code: publicCode } };
+  }
+  if (isUncodedBadRequest(original)) {
+    return { message: formatted.message, ...where, extensions: { code: ErrorCode.BadUserInput } };
   }
   return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.InternalServerError } };
 }

@@ -1,9 +1,9 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AnyTrashPolicy } from '../trash/trash-policy';
-import { withoutSoftDelete } from '../trash/trashable.entity';
 import type { TrashChange, TrashObserver } from '../trash/trash-observer';
 import type { RequestOutcome } from './request-log';
+import { RowCounts } from '../trash/row-counts';
 
 /**
  * Prometheus metrics: requests and their duration by operation and outcome,
@@ -39,18 +39,25 @@ export class Metrics implements TrashObserver {
     registers: [this.registry],
   });
 
-  constructor(orm: MikroORM, policies: readonly AnyTrashPolicy[]) {
+  /** Operation names seen as label values; past MAX_OPERATION_LABELS, new names count as `other`. */
+  private readonly operationLabels = new Set<string>();
+
+  constructor(orm: MikroORM, policies: readonly AnyTrashPolicy[], options: { trashRefreshSeconds: number }) {
     collectDefaultMetrics({ register: this.registry });
+    const trashCounts = new SharedRefresh(async () => {
+      const em = orm.em.fork();
+      const counts = new Map<string, number>();
+      const rowCounts = new RowCounts(em);
+      for (const policy of policies) counts.set(policy.typeName, await rowCounts.count(policy.entity, 'trashed'));
+      return counts;
+    }, options.trashRefreshSeconds * 1000);
     new Gauge({
       name: 'trash_items',
-      help: 'Records in the trash, by type (counted from the partial trash indexes at scrape time)',
+      help: 'Records in the trash, by type (read from the maintained row counts at most every METRICS_TRASH_REFRESH_SECONDS)',
       labelNames: ['type'] as const,
       registers: [this.registry],
       async collect() {
-        const em = orm.em.fork();
-        for (const policy of policies) {
-          this.set({ type: policy.typeName }, await em.count(policy.entity, { deletedAt: { $ne: null } }, withoutSoftDelete));
-        }
+        for (const [type, count] of await trashCounts.get()) this.set({ type }, count);
       },
     });
     const pool = () => (orm.em.getConnection().getKnex().client as { pool?: TarnPool }).pool;
@@ -69,14 +76,52 @@ export class Metrics implements TrashObserver {
   }
 
   observeRequest(outcome: RequestOutcome): void {
-    const labels = { operation: outcome.operation, outcome: outcome.errorCodes.length > 0 ? 'error' : 'success' };
+    const labels = { operation: this.operationLabel(outcome.operation), outcome: outcome.errorCodes.length > 0 ? 'error' : 'success' };
     this.requests.inc(labels);
     this.duration.observe(labels, outcome.durationMs / 1000);
     for (const code of outcome.errorCodes) this.errors.inc({ code });
   }
 
+  private operationLabel(operation: string): string {
+    if (this.operationLabels.has(operation)) return operation;
+    if (this.operationLabels.size >= MAX_OPERATION_LABELS) return 'other';
+    this.operationLabels.add(operation);
+    return operation;
+  }
+
   trashChanged(change: TrashChange): void {
     if (change.action === 'PURGE') this.purgedRows.inc({ type: change.entityType }, change.affected);
+  }
+}
+
+/** Distinct operation names a process labels its request metrics with; each adds about 15 series. */
+export const MAX_OPERATION_LABELS = 100;
+
+/**
+ * A value computed at most once per `maxAgeMs`: callers in between get the
+ * last result, and callers while it is being computed share that computation.
+ * A failed computation is not kept.
+ */
+class SharedRefresh<T> {
+  private current: { value: Promise<T>; settledAt?: number } | undefined;
+
+  constructor(
+    private readonly compute: () => Promise<T>,
+    private readonly maxAgeMs: number,
+  ) {}
+
+  get(): Promise<T> {
+    const current = this.current;
+    if (current && (current.settledAt === undefined || Date.now() - current.settledAt < this.maxAgeMs)) return current.value;
+    const next: { value: Promise<T>; settledAt?: number } = { value: this.compute() };
+    this.current = next;
+    next.value.then(
+      () => (next.settledAt = Date.now()),
+      () => {
+        if (this.current === next) this.current = undefined;
+      },
+    );
+    return next.value;
   }
 }
 

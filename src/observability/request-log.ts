@@ -6,7 +6,10 @@ import type { TrashChange, TrashObserver } from '../trash/trash-observer';
 /** What one GraphQL request did, filled in while it runs and logged when it ends. */
 export interface RequestOutcome {
   requestId: string;
-  /** The client's operation name, `anonymous` when it gave none, `invalid` when it is not a plain name. */
+  /**
+   * The name of the operation that ran, as written in the document: `anonymous` when it has none,
+   * `unresolved` when the request failed before an operation was chosen (a name absent from the document included).
+   */
   operation: string;
   errorCodes: string[];
   durationMs: number;
@@ -32,13 +35,13 @@ function operationLabel(name: string | null | undefined): string {
  */
 export function registerRequestLog(http: FastifyInstance, logger: Logger, observe: (outcome: RequestOutcome) => void): void {
   http.addHook('onRequest', async (request) => {
-    request.graphqlOutcome = { operation: 'anonymous', errorCodes: [] };
+    request.graphqlOutcome = { operation: 'unresolved', errorCodes: [] };
   });
   http.addHook('onResponse', async (request, reply) => {
     if (!request.url.startsWith('/graphql') || request.method === 'OPTIONS') return;
     const outcome: RequestOutcome = {
       requestId: request.id,
-      operation: request.graphqlOutcome?.operation ?? 'anonymous',
+      operation: request.graphqlOutcome?.operation ?? 'unresolved',
       errorCodes: request.graphqlOutcome?.errorCodes ?? [],
       durationMs: Math.round(reply.elapsedTime * 10) / 10,
       statusCode: reply.statusCode,
@@ -53,11 +56,11 @@ export function registerRequestLog(http: FastifyInstance, logger: Logger, observ
 /** Copies the operation name and the error codes of the response onto the request's outcome. */
 export function outcomePlugin(): ApolloServerPlugin<{ outcome?: { operation: string; errorCodes: string[] } }> {
   return {
-    async requestDidStart({ request, contextValue }) {
-      if (contextValue.outcome) contextValue.outcome.operation = operationLabel(request.operationName);
+    async requestDidStart() {
       return {
-        async didResolveOperation({ operationName, contextValue: context }) {
-          if (context.outcome && operationName) context.outcome.operation = operationLabel(operationName);
+        async didResolveOperation({ operation, contextValue: context }) {
+          // Only names of operations in the parsed document: a client cannot invent label values by sending names.
+          if (context.outcome && operation) context.outcome.operation = operationLabel(operation.name?.value);
         },
         async willSendResponse({ response, contextValue: context }) {
           if (!context.outcome || response.body.kind !== 'single') return;

@@ -1,9 +1,12 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { DocumentNode, GraphQLSchema, ValidationRule } from 'graphql';
+import { getVariableValues, GraphQLError, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode, type ValidationRule } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { QueryLimits } from '../config';
-import { QueryTooComplexError } from '../errors';
+import { QueryTooComplexError, RequestRefusedError } from '../errors';
+import { CostCache } from './cost-cache';
+import { operationShape } from './operation-shape';
+import { responseSizeLimitPlugin } from './response-size';
 
 /**
  * Cost of a connection field: its own 1, plus its selection once per item it
@@ -15,8 +18,9 @@ export const connectionCost: ComplexityEstimator = ({ args, childComplexity }) =
 
 /**
  * Depth, alias and directive limits (graphql-armor), field suggestions hidden
- * in production, and the cost limit (graphql-query-complexity), all checked
- * before anything executes. The token limit is a parse option: see `parseOptions`.
+ * in production, the cost limit (graphql-query-complexity), all checked
+ * before anything executes, and the response size limit, checked while the
+ * answer is built. The token limit is a parse option: see `parseOptions`.
  */
 export function queryLimits(limits: QueryLimits, options: { hideSuggestions: boolean }): {
   plugins: ApolloServerPlugin[];
@@ -35,40 +39,79 @@ export function queryLimits(limits: QueryLimits, options: { hideSuggestions: boo
   });
   const { plugins, validationRules } = armor.protect();
   return {
-    plugins: [...(plugins as ApolloServerPlugin[]), costLimitPlugin(limits.cost)],
+    plugins: [
+      ...(plugins as ApolloServerPlugin[]),
+      supportedOperationsPlugin(),
+      costLimitPlugin(limits),
+      ...(limits.responseBytes > 0 ? [responseSizeLimitPlugin(limits.responseBytes)] : []),
+    ],
     validationRules: validationRules as ValidationRule[],
     parseOptions: { maxTokens: limits.tokens },
   };
 }
 
-/** Costs remembered per parsed document (Apollo reuses the parsed document of a repeated query). */
-const MAX_COSTS_PER_DOCUMENT = 64;
-
-function costLimitPlugin(limit: number): ApolloServerPlugin {
-  const costs = new WeakMap<DocumentNode, Map<string, number>>();
+/**
+ * A subscription sent to a schema without a Subscription type would reach
+ * graphql-js's executor, which fails it as an internal error; it is the
+ * client's mistake. Once the schema has subscriptions this check lets them by.
+ */
+function supportedOperationsPlugin(): ApolloServerPlugin {
   return {
     async requestDidStart({ schema }: { schema: GraphQLSchema }) {
       return {
-        async didResolveOperation({ request, document }) {
-          // The cost depends on the operation and its variables (`first`), nothing else.
-          const key = JSON.stringify([request.operationName ?? null, request.variables ?? null]);
-          let known = costs.get(document);
-          let cost = known?.get(key);
-          if (cost === undefined) {
-            cost = getComplexity({
-              schema,
-              query: document,
-              operationName: request.operationName,
-              variables: request.variables,
-              estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
-            });
-            if (!known) costs.set(document, (known = new Map()));
-            if (known.size >= MAX_COSTS_PER_DOCUMENT) known.clear();
-            known.set(key, cost);
+        async didResolveOperation({ operation }) {
+          if (operation?.operation === 'subscription' && !schema.getSubscriptionType()) {
+            throw new RequestRefusedError('Subscriptions are not supported: this schema has no Subscription type');
           }
-          if (cost > limit) throw new QueryTooComplexError(cost, limit);
         },
       };
     },
   };
+}
+
+function costLimitPlugin(limits: QueryLimits): ApolloServerPlugin {
+  const costs = new CostCache();
+  return {
+    async requestDidStart({ schema }: { schema: GraphQLSchema }) {
+      return {
+        async didResolveOperation({ request, document, operation, queryHash }) {
+          // An unknown operationName is reported by execution (BAD_USER_INPUT); there is nothing to cost.
+          if (!operation) return;
+          // Variables that do not coerce are reported by execution exactly as inline values would be; nothing runs.
+          const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});
+          if (coerced.errors) return;
+          const shape = operationShape(document, operation);
+          // The cost depends on the operation and the page sizes (`first`) given through variables, nothing else.
+          const key = CostCache.key(queryHash, operation.name?.value, shape.pageSizeVariables.map((name) => coerced.coerced[name]));
+          let cost = costs.get(key);
+          if (cost === undefined) {
+            cost = complexityOf(schema, document, operation, request.variables) + shape.totalCounts * limits.totalCountCost;
+            costs.set(key, cost);
+          }
+          if (cost > limits.cost) throw new QueryTooComplexError(cost, limits.cost);
+        },
+      };
+    },
+  };
+}
+
+function complexityOf(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | undefined,
+): number {
+  try {
+    return getComplexity({
+      schema,
+      query: document,
+      operationName: operation.name?.value,
+      variables,
+      estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+    });
+  } catch (error) {
+    // The document is valid and its variables coerce, so this is not expected; still, it is about the request.
+    if (error instanceof GraphQLError) throw new RequestRefusedError(error.message);
+    throw error;
+  }
 }

@@ -49,6 +49,13 @@ export async function purgeRecords<T extends TrashableEntity>(
     'all',
     em.getTransactionContext(),
   );
+  // Renamed values are the only record data audit events hold: they go with the record.
+  await connection.execute(
+    `update "audit_events" set renames = null where renames is not null and entity_id in (${ids.map(() => '?').join(', ')})`,
+    ids,
+    'run',
+    em.getTransactionContext(),
+  );
   const audit = new AuditLog(context);
   const purged = deleted.map(({ id }) => ({
     id,

@@ -1,9 +1,11 @@
 import { BadUserInputError, NotFoundError } from '../errors';
 import { isUuid } from '../db/ids';
 import { countKeysetRows, type KeysetOrder } from '../db/keyset';
-import type { PageArgs } from '../graphql/connection';
+import type { Page, PageArgs } from '../graphql/connection';
 import { findKeysetPage, type PageWithTotal } from '../graphql/keyset-page';
+import { DeletionService, type DeletionRestoreResult } from './deletion.service';
 import { runPurgePass } from './purge';
+import { OnConflict } from './restore-set';
 import { RowCounts } from './row-counts';
 import type { ServiceContext } from '../service-context';
 import { trashedRowsVisibleTo } from './trash-listing';
@@ -21,10 +23,14 @@ export interface RestorePreview extends RestorePlan {
 
 /** The trash as one place, across every trashable entity: list it, preview a restore, empty it. */
 export class TrashBinService {
+  private readonly deletions: DeletionService;
+
   constructor(
     private readonly context: ServiceContext,
     private readonly policies: readonly AnyTrashPolicy[],
-  ) {}
+  ) {
+    this.deletions = new DeletionService(context, policies);
+  }
 
   /**
    * Everything in the trash, newest deletion first: the same keyset page is
@@ -55,16 +61,30 @@ export class TrashBinService {
   }
 
   /**
-   * What `restore<Type>(id)` would do now, without doing it. NOT_FOUND for an
-   * id in no table, and for another member's trashed record.
+   * What `restore<Type>(id)`, or `restoreDeletion(deletionId)`, would do now,
+   * without doing it; exactly one of the two is given. NOT_FOUND for an id in
+   * no table, and for another member's trashed record or deletion.
    */
-  async preview(id: string): Promise<RestorePreview> {
+  async preview(args: { id?: string | null; deletionId?: string | null; onConflict: OnConflict }): Promise<RestorePreview> {
     this.context.access.requireSignedIn();
-    const found = await this.findAnywhere(id);
-    const trash = found && new TrashService(found.policy, this.context);
-    if (!found || !trash!.isVisible(found.record)) throw new NotFoundError('Record', id);
-    const plan = await trash!.planRestore(found.record);
+    if ((args.id == null) === (args.deletionId == null)) {
+      throw new BadUserInputError('Give exactly one of id and deletionId', args.id == null ? 'id' : 'deletionId');
+    }
+    let plan: RestorePlan;
+    if (args.deletionId != null) {
+      plan = await this.deletions.preview(args.deletionId, args.onConflict);
+    } else {
+      const found = await this.findAnywhere(args.id!);
+      const trash = found && new TrashService(found.policy, this.context);
+      if (!found || !trash!.isVisible(found.record)) throw new NotFoundError('Record', args.id!);
+      plan = await trash!.planRestore(found.record, args.onConflict);
+    }
     return { ...plan, restorable: plan.conflicts.length === 0 && plan.blockedBy.length === 0 };
+  }
+
+  /** Undo: restores every row one trash operation took. */
+  restoreDeletion(deletionId: string, onConflict: OnConflict): Promise<DeletionRestoreResult> {
+    return this.deletions.restore(deletionId, onConflict);
   }
 
   /** Purges everything trashed before `olderThan` (default: now); returns the rows removed. */

@@ -10,6 +10,12 @@ export interface LiveUniqueKey<T> {
   field: keyof T & string;
   /** Name of the partial unique index, to recognise its violations. */
   constraint: string;
+  /**
+   * The `attempt`-th free variant of a value (1, 2, ...), within the field's
+   * rules, for restores with onConflict RENAME. Without it, a clash on this
+   * field stays a CONFLICT (an email address cannot be invented).
+   */
+  freeVariant?: (value: string, attempt: number) => string;
 }
 
 /** Any entity's policy, where relations between policies of different entities are declared. */

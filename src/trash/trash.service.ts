@@ -1,8 +1,8 @@
-import { LockMode, raw, UniqueConstraintViolationException, type FilterQuery } from '@mikro-orm/core';
+import { LockMode, raw, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditAction } from '../audit/audit-event.entity';
 import { AuditLog } from '../audit/audit.service';
-import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors';
+import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, RecordsNotFoundError } from '../errors';
 import { columnName, tableName } from '../db/columns';
 import { isUuid, newId } from '../db/ids';
 import type { Listing } from './child-connection.loader';
@@ -11,18 +11,23 @@ import { rowsToEntities } from '../db/rows';
 import { trashedRowsVisibleTo, trashOrder, visibilityOf } from './trash-listing';
 import type { ServiceContext } from '../service-context';
 import type { TrashChange } from './trash-observer';
-import type { CascadeRelation, LiveUniqueKey, RequiredParent, TrashPolicy } from './trash-policy';
+import {
+  applyRenames,
+  findBlockingParents,
+  findLiveClashes,
+  liveColumns,
+  loadSelection,
+  OnConflict,
+  resolveClashes,
+  type RestoreConflict,
+  type RestoreRename,
+  type RestoreSelection,
+} from './restore-set';
+import type { CascadeRelation, RequiredParent, TrashPolicy } from './trash-policy';
 import { withoutSoftDelete, type TrashableEntity } from './trashable.entity';
+import { clashError, transactionalJudgedByUniqueIndexes } from './unique-violation';
 
 const DAY_MS = 86_400_000;
-
-/** A live record holding a unique value that a restore would bring back. */
-export interface RestoreConflict {
-  item: TrashableEntity;
-  field: string;
-  value: string;
-  conflictingId: string;
-}
 
 /** What restoring a record would bring back, and what stands in the way. */
 export interface RestorePlan {
@@ -30,7 +35,22 @@ export interface RestorePlan {
   conflicts: RestoreConflict[];
   /** Trashed records that must be restored first (e.g. a post's author). */
   blockedBy: TrashableEntity[];
+  /** With onConflict RENAME, the new values the restore would pick. */
+  renames: RestoreRename[];
 }
+
+/** The outcome of moving several records to the trash in one call. */
+export interface BulkTrashResult<T> {
+  /** Null when every record was in the trash already. */
+  deletionId: string | null;
+  trashed: T[];
+  alreadyTrashed: T[];
+  /** Rows moved to the trash, cascaded ones included. */
+  affected: number;
+}
+
+/** Most ids one bulk call takes. */
+export const MAX_BULK_IDS = 100;
 
 /**
  * The trash rules, written once for every trashable entity: find with or
@@ -146,13 +166,7 @@ export class TrashService<T extends TrashableEntity> {
       this.requireOwner(record);
       if (record.deletedAt) return record;
       const now = this.context.clock();
-      const trashColumns = {
-        deletedAt: now,
-        deletedBy: this.access.actorId,
-        deleteReason: reason ?? null,
-        deletionId: newId(),
-        purgeAt: this.context.trash.retentionDays > 0 ? new Date(now.getTime() + this.context.trash.retentionDays * DAY_MS) : null,
-      };
+      const trashColumns = this.trashColumns(now, reason);
       const cascaded = await this.updateChildren(em, (child) => ({ [child.parentProperty]: id, deletedAt: null }), trashColumns, now);
       Object.assign(record, trashColumns);
       this.audit.record(em, {
@@ -172,42 +186,52 @@ export class TrashService<T extends TrashableEntity> {
   }
 
   /**
-   * What restoring the record would bring back (it and every row its deletion
-   * took), which live records hold unique values it would reclaim, and which
-   * trashed parents must come back first.
+   * What restoring the record would bring back (it and the rows its deletion
+   * took with it), which live records hold unique values it would reclaim,
+   * which trashed parents must come back first and, with RENAME, the new
+   * values it would pick.
    */
-  async planRestore(record: T, em: EntityManager = this.context.em): Promise<RestorePlan> {
-    if (!record.deletedAt || !record.deletionId) return { items: [], conflicts: [], blockedBy: [] };
+  async planRestore(record: T, onConflict: OnConflict = OnConflict.FAIL, em: EntityManager = this.context.em): Promise<RestorePlan> {
+    if (!record.deletedAt || !record.deletionId) return { items: [], conflicts: [], blockedBy: [], renames: [] };
     const items: TrashableEntity[] = [record];
-    for (const child of this.policy.cascadesTo()) {
-      items.push(...(await em.find(child.policy.entity, { deletionId: record.deletionId, deletedAt: { $ne: null } }, withoutSoftDelete)));
-    }
-    return { items, ...(await this.findRestoreObstacles(record, em)) };
+    for (const selection of this.restoreSetOf(record).slice(1)) items.push(...(await loadSelection(em, selection, { lock: false })));
+    return { items, ...(await this.findRestoreObstacles(record, onConflict, em)) };
   }
 
-  /** Unique clashes and trashed parents: what would make a restore fail. One statement per unique key and parent. */
-  private async findRestoreObstacles(record: T, em: EntityManager): Promise<Omit<RestorePlan, 'items'>> {
-    const conflicts = await this.findLiveClashes(em, this.policy, { column: 'id', value: record.id });
-    for (const child of this.policy.cascadesTo()) {
-      conflicts.push(...(await this.findLiveClashes(em, child.policy, { column: 'deletion_id', value: record.deletionId! })));
-    }
-    const blockedBy: TrashableEntity[] = [];
-    for (const parent of this.policy.requiresLive()) {
-      const parentId = this.parentIdOf(record, parent);
-      const found = parentId ? await em.findOne(parent.policy.entity, { id: parentId }, withoutSoftDelete) : null;
-      if (found?.deletedAt) blockedBy.push(found);
-    }
-    return { conflicts, blockedBy };
+  /**
+   * The record and the rows its deletion took with it (its children under the
+   * same deletion id; in a bulk deletion, not the other records' children).
+   */
+  private restoreSetOf(record: T): RestoreSelection[] {
+    const deletionId = record.deletionId!;
+    return [
+      { policy: this.policy, deletionId, id: record.id },
+      ...this.policy.cascadesTo().map((child) => ({ policy: child.policy, deletionId, parent: { property: child.parentProperty, id: record.id } })),
+    ];
+  }
+
+  /**
+   * Unique clashes (or, with RENAME, the renames that avoid them) and trashed
+   * parents: what would make a restore fail. One statement per unique key and
+   * parent. Cascaded children need only the record itself as a parent.
+   */
+  private async findRestoreObstacles(record: T, onConflict: OnConflict, em: EntityManager): Promise<Omit<RestorePlan, 'items'>> {
+    const set = this.restoreSetOf(record);
+    const clashes: RestoreConflict[] = [];
+    for (const selection of set) clashes.push(...(await findLiveClashes(em, selection)));
+    const blockedBy = await findBlockingParents(em, set[0], set, { lock: false });
+    return { ...(await resolveClashes(em, set, clashes, onConflict)), blockedBy };
   }
 
   /**
    * Takes a record out of the trash together with exactly the rows its
-   * deletion took: children trashed on their own, before or after, stay in the
-   * trash. Checks everything first and changes nothing on a clash
-   * (CONFLICT) or when a parent is still trashed (PRECONDITION_FAILED).
-   * Restoring a live record returns it unchanged.
+   * deletion took with it: children trashed on their own, before or after,
+   * stay in the trash. Checks everything first and changes nothing on a clash
+   * (CONFLICT; with RENAME, clashing values that allow it get a free variant)
+   * or when a parent is still trashed (PRECONDITION_FAILED). Restoring a live
+   * record returns it unchanged.
    */
-  async restoreFromTrash(id: string): Promise<T> {
+  async restoreFromTrash(id: string, onConflict: OnConflict = OnConflict.FAIL): Promise<T> {
     await this.access.requireActiveWriter();
     if (this.policy.permissions.restore === 'admin') this.access.requireAdmin();
     let change: TrashChange | undefined;
@@ -216,22 +240,30 @@ export class TrashService<T extends TrashableEntity> {
       async (record, em) => {
         this.requireOwner(record);
         if (!record.deletedAt) return record;
-        const obstacles = await this.findRestoreObstacles(record, em);
+        const obstacles = await this.findRestoreObstacles(record, onConflict, em);
         const [blocker] = obstacles.blockedBy;
         if (blocker) {
-          const parent = this.policy.requiresLive().find((candidate) => candidate.policy.entity === blocker.constructor)!;
+          const parent = this.policy.requiresLive().find((candidate) => blocker instanceof candidate.policy.entity)!;
           throw new PreconditionFailedError(
             `${this.policy.typeName} ${id} cannot be restored while its ${parent.role} (${parent.policy.typeName} ${blocker.id}) is in the trash; restore the ${parent.role} first`,
             { blockedBy: [{ entityType: parent.policy.typeName, id: blocker.id }] },
           );
         }
         const [conflict] = obstacles.conflicts;
-        if (conflict) throw this.clashError(conflict.item.constructor.name, conflict.field, conflict.conflictingId);
+        if (conflict) throw clashError(conflict.item.constructor.name, conflict.field, conflict.conflictingId);
 
+        await applyRenames(em, obstacles.renames);
+        for (const rename of obstacles.renames.filter((candidate) => candidate.item.id === record.id)) {
+          (record as Record<string, unknown>)[rename.field] = rename.to;
+        }
         const deletionId = record.deletionId;
         const now = this.context.clock();
-        const liveColumns = { deletedAt: null, deletedBy: null, deleteReason: null, deletionId: null, purgeAt: null };
-        const cascaded = await this.updateChildren(em, () => ({ deletionId, deletedAt: { $ne: null } }), liveColumns, now);
+        const cascaded = await this.updateChildren(
+          em,
+          (child) => ({ deletionId, [child.parentProperty]: id, deletedAt: { $ne: null } }),
+          liveColumns,
+          now,
+        );
         Object.assign(record, liveColumns);
         this.audit.record(em, {
           action: AuditAction.RESTORE,
@@ -239,15 +271,141 @@ export class TrashService<T extends TrashableEntity> {
           entityId: id,
           deletionId,
           affected: 1 + cascaded,
+          renames: obstacles.renames,
         });
         await em.flush();
         change = this.change('RESTORE', id, deletionId, 1 + cascaded);
         return record;
       },
-      { lockParents: true },
+      { lockParents: true, retryUniqueViolations: onConflict === OnConflict.RENAME },
     );
     if (change) this.context.observer?.trashChanged(change);
     return result;
+  }
+
+  /**
+   * Moves several records, and their live children, to the trash under one
+   * new deletion id, all or nothing: when any id is missing (or another
+   * member's trashed record) the call fails with NOT_FOUND, when any is
+   * another's live record with FORBIDDEN, each naming the ids in
+   * `extensions.ids`. Records already in the trash are left as they are and
+   * reported. The same statements for 2 ids as for 100: one lock, one UPDATE
+   * per table, one INSERT of the audit events (one per record asked for).
+   */
+  async moveManyToTrash(ids: readonly string[], reason: string | null | undefined): Promise<BulkTrashResult<T>> {
+    await this.access.requireActiveWriter();
+    const asked = [...new Set(ids)];
+    let change: TrashChange | undefined;
+    const result = await this.inTransaction(async (em) => {
+      const records = await this.lockMany(em, asked.filter(isUuid));
+      const byId = new Map(records.map((record) => [record.id, record]));
+      const missing = asked.filter((id) => !byId.has(id));
+      const forbidden: string[] = [];
+      for (const record of records) {
+        const verdict = this.access.ownershipOf(this.policy.ownerOf(record), record);
+        if (verdict === 'hidden') missing.push(record.id);
+        if (verdict === 'forbidden') forbidden.push(record.id);
+      }
+      if (missing.length > 0) throw new RecordsNotFoundError(this.policy.typeName, missing);
+      if (forbidden.length > 0) throw new ForbiddenError('Members may change only their own records', { ids: forbidden });
+
+      const inAskedOrder = asked.map((id) => byId.get(id)!);
+      const live = inAskedOrder.filter((record) => !record.deletedAt);
+      const alreadyTrashed = inAskedOrder.filter((record) => record.deletedAt);
+      if (live.length === 0) return { deletionId: null, trashed: [], alreadyTrashed, affected: 0 };
+
+      const now = this.context.clock();
+      const trashColumns = this.trashColumns(now, reason);
+      const liveIds = live.map((record) => record.id);
+      await em.nativeUpdate(
+        this.policy.entity,
+        { id: { $in: liveIds } } as unknown as FilterQuery<T>,
+        { ...trashColumns, updatedAt: now, version: raw('version + 1') } as never,
+        withoutSoftDelete,
+      );
+      const cascaded = await this.trashChildrenOf(em, liveIds, trashColumns, now);
+      let affected = 0;
+      for (const record of live) {
+        Object.assign(record, trashColumns, { updatedAt: now, version: record.version + 1 });
+        const rows = 1 + (cascaded.get(record.id) ?? 0);
+        affected += rows;
+        this.audit.record(em, {
+          action: AuditAction.DELETE,
+          entityType: this.policy.typeName,
+          entityId: record.id,
+          deletionId: trashColumns.deletionId,
+          reason: trashColumns.deleteReason,
+          affected: rows,
+        });
+      }
+      await em.flush();
+      change = { action: 'DELETE', entityType: this.policy.typeName, ids: liveIds, deletionId: trashColumns.deletionId, affected, actorId: this.access.actorId };
+      return { deletionId: trashColumns.deletionId, trashed: live, alreadyTrashed, affected };
+    });
+    if (change) this.context.observer?.trashChanged(change);
+    return result;
+  }
+
+  /** The trash columns of one new trash operation. */
+  private trashColumns(now: Date, reason: string | null | undefined) {
+    return {
+      deletedAt: now,
+      deletedBy: this.access.actorId,
+      deleteReason: reason ?? null,
+      deletionId: newId(),
+      purgeAt: this.context.trash.retentionDays > 0 ? new Date(now.getTime() + this.context.trash.retentionDays * DAY_MS) : null,
+    };
+  }
+
+  /** The records with these ids, live or trashed, locked in id order (so concurrent bulk calls cannot deadlock), unmanaged. */
+  private async lockMany(em: EntityManager, ids: string[]): Promise<T[]> {
+    if (ids.length === 0) return [];
+    const table = tableName(em, this.policy.entity);
+    const rows: Array<Record<string, unknown>> = await em
+      .getConnection()
+      .execute(
+        `select * from "${table}" where id in (${ids.map(() => '?').join(', ')}) order by id for update`,
+        ids,
+        'all',
+        em.getTransactionContext(),
+      );
+    return rowsToEntities(em, this.policy.entity, rows);
+  }
+
+  /**
+   * Moves the live children of the given parents to the trash, one UPDATE per
+   * child table whatever their number; returns how many rows each parent took with it.
+   */
+  private async trashChildrenOf(
+    em: EntityManager,
+    parentIds: string[],
+    trashColumns: ReturnType<TrashService<T>['trashColumns']>,
+    now: Date,
+  ): Promise<Map<string, number>> {
+    const perParent = new Map<string, number>();
+    for (const child of this.policy.cascadesTo()) {
+      const table = tableName(em, child.policy.entity);
+      const parentColumn = columnName(em, child.policy.entity, child.parentProperty);
+      const rows: Array<{ parent_id: string }> = await em.getConnection().execute(
+        `update "${table}"
+            set deleted_at = ?, deleted_by = ?, delete_reason = ?, deletion_id = ?, purge_at = ?, updated_at = ?, version = version + 1
+          where "${parentColumn}" in (${parentIds.map(() => '?').join(', ')}) and deleted_at is null
+          returning "${parentColumn}" as parent_id`,
+        [
+          trashColumns.deletedAt,
+          trashColumns.deletedBy,
+          trashColumns.deleteReason,
+          trashColumns.deletionId,
+          trashColumns.purgeAt,
+          now,
+          ...parentIds,
+        ],
+        'all',
+        em.getTransactionContext(),
+      );
+      for (const row of rows) perParent.set(row.parent_id, (perParent.get(row.parent_id) ?? 0) + 1);
+    }
+    return perParent;
   }
 
   /**
@@ -306,7 +464,11 @@ export class TrashService<T extends TrashableEntity> {
    * changes, live or trashed. Concurrent changes of one record are serialised
    * here, so each sees the state the previous one left.
    */
-  private changeLocked<R>(id: string, change: (record: T, em: EntityManager) => Promise<R>, options: { lockParents?: boolean } = {}): Promise<R> {
+  private changeLocked<R>(
+    id: string,
+    change: (record: T, em: EntityManager) => Promise<R>,
+    options: { lockParents?: boolean; retryUniqueViolations?: boolean } = {},
+  ): Promise<R> {
     if (!isUuid(id)) return Promise.reject(this.notFound(id));
     return this.inTransaction(async (em) => {
       if (options.lockParents) await this.lockParentsOf(em, id);
@@ -317,7 +479,7 @@ export class TrashService<T extends TrashableEntity> {
       });
       if (!record) throw this.notFound(id);
       return change(record, em);
-    });
+    }, options.retryUniqueViolations);
   }
 
   /** Share-locks the parents of the record first, keeping the parent-before-child lock order. */
@@ -346,58 +508,8 @@ export class TrashService<T extends TrashableEntity> {
     return typeof reference === 'string' ? reference : reference?.id;
   }
 
-  /**
-   * Live records that hold, case-insensitively, a unique value of the trashed
-   * candidates selected by `column = value` (one record by id, or every row of
-   * a deletion by deletion id). One statement per unique key.
-   */
-  private async findLiveClashes<C extends TrashableEntity>(
-    em: EntityManager,
-    policy: TrashPolicy<C>,
-    candidates: { column: 'id' | 'deletion_id'; value: string },
-  ): Promise<RestoreConflict[]> {
-    const conflicts: RestoreConflict[] = [];
-    const table = tableName(em, policy.entity);
-    for (const key of policy.uniqueKeys) {
-      const column = columnName(em, policy.entity, key.field);
-      const rows: Array<{ item_id: string; conflicting_id: string; value: string }> = await em.getConnection().execute(
-        `select c.id as item_id, l.id as conflicting_id, c."${column}" as value
-           from "${table}" c
-           join "${table}" l on lower(l."${column}") = lower(c."${column}") and l.deleted_at is null and l.id <> c.id
-          where c."${candidates.column}" = ? and c.deleted_at is not null`,
-        [candidates.value],
-        'all',
-        em.getTransactionContext(),
-      );
-      for (const row of rows) {
-        const item = await em.findOneOrFail(policy.entity, { id: row.item_id } as FilterQuery<C>, withoutSoftDelete);
-        conflicts.push({ item, field: key.field, value: row.value, conflictingId: row.conflicting_id });
-      }
-    }
-    return conflicts;
-  }
-
-  private clashError(typeName: string, field: string, conflictingId?: string): ConflictError {
-    return new ConflictError(`Another live ${typeName.toLowerCase()} already has this ${field}`, {
-      field,
-      ...(conflictingId ? { conflictingId } : {}),
-    });
-  }
-
-  private uniqueKeyFor(constraint: string | undefined): LiveUniqueKey<T> | undefined {
-    return this.policy.uniqueKeys.find((candidate) => candidate.constraint === constraint);
-  }
-
-  /** The database is the final judge of uniqueness (it sees concurrent writers): name the field it rejected. */
-  private async inTransaction<R>(work: (em: EntityManager) => Promise<R>): Promise<R> {
-    try {
-      return await this.context.em.transactional(work);
-    } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) {
-        const key = this.uniqueKeyFor((error as { constraint?: string }).constraint);
-        if (key) throw this.clashError(this.policy.typeName, key.field);
-      }
-      throw error;
-    }
+  /** The database is the final judge of uniqueness (it sees concurrent writers): its violations become CONFLICT. */
+  private inTransaction<R>(work: (em: EntityManager) => Promise<R>, retryUniqueViolations = false): Promise<R> {
+    return transactionalJudgedByUniqueIndexes(this.context.em, work, { policies: [this.policy], retryUniqueViolations });
   }
 }

@@ -2,6 +2,7 @@ import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root
 import { connectionCost } from '../../security/query-limits';
 import type { RequestContext } from '../../request-context';
 import { DeleteArgs } from '../../trash/trash.args';
+import { BulkDeleteArgs, BulkDeletePayload } from '../trash-bin/restore.types';
 import { User } from '../user/user.entity';
 import { PostConnection } from './post.connection';
 import { Post } from './post.entity';
@@ -48,6 +49,13 @@ export class PostResolver {
   @Mutation(() => Post, { description: 'Moves the post to the trash; a post already in the trash is returned unchanged.' })
   deletePost(@Args(() => DeleteArgs) { id, reason }: DeleteArgs, @Ctx() { services }: RequestContext): Promise<Post> {
     return services.posts.delete(id, reason);
+  }
+
+  @Mutation(() => BulkDeletePayload, {
+    description: 'Moves 1-100 posts to the trash as one deletion; all or nothing (extensions.ids names the offending ids).',
+  })
+  deletePosts(@Args(() => BulkDeleteArgs) { ids, reason }: BulkDeleteArgs, @Ctx() { services }: RequestContext): Promise<BulkDeletePayload> {
+    return services.posts.deleteMany(ids, reason);
   }
 
   @Mutation(() => Post, { description: 'PRECONDITION_FAILED while its author is in the trash; a live post is returned unchanged.' })

@@ -4,7 +4,7 @@ import { listKeysetPage } from '../../graphql/keyset-page';
 import type { ServiceContext } from '../../service-context';
 import { RowCounts } from '../../trash/row-counts';
 import type { TrashFilterArgs } from '../../trash/trash-listing';
-import { TrashService } from '../../trash/trash.service';
+import { TrashService, type BulkTrashResult } from '../../trash/trash.service';
 import { postTrashPolicy } from '../trash-policies';
 import { PostConnection } from './post.connection';
 import { Post } from './post.entity';
@@ -61,6 +61,11 @@ export class PostService {
   /** Fails with PRECONDITION_FAILED while the author is in the trash. */
   restore(id: string): Promise<Post> {
     return this.trash.restoreFromTrash(id);
+  }
+
+  /** Moves several posts to the trash as one deletion, all or nothing. */
+  deleteMany(ids: string[], reason: string | null | undefined): Promise<BulkTrashResult<Post>> {
+    return this.trash.moveManyToTrash(ids, reason);
   }
 
   purge(id: string): Promise<number> {

@@ -2,6 +2,7 @@ import { CharLength } from '../../validation/char-length';
 import { IsEmail, IsInt, IsOptional, Matches, Min } from 'class-validator';
 import { Field, InputType, Int } from 'type-graphql';
 
+export const USERNAME_MAX_LENGTH = 32;
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
 const usernameRule = 'must be 3 to 32 characters of letters, digits, "_", "." or "-"';
 

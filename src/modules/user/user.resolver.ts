@@ -1,7 +1,9 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { connectionCost } from '../../security/query-limits';
 import type { RequestContext } from '../../request-context';
+import { OnConflict } from '../../trash/restore-set';
 import { DeleteArgs } from '../../trash/trash.args';
+import { BulkDeleteArgs, BulkDeletePayload } from '../trash-bin/restore.types';
 import { TrashFilterArgs } from '../../trash/trash-listing';
 import { PostConnection } from '../post/post.connection';
 import { UserConnection } from './user.connection';
@@ -53,8 +55,19 @@ export class UserResolver {
   @Mutation(() => User, {
     description: 'Takes the user out of the trash with exactly the posts its deletion took; a live user is returned unchanged.',
   })
-  restoreUser(@Arg('id', () => ID) id: string, @Ctx() { services }: RequestContext): Promise<User> {
-    return services.users.restore(id);
+  restoreUser(
+    @Arg('id', () => ID) id: string,
+    @Arg('onConflict', () => OnConflict, { defaultValue: OnConflict.FAIL }) onConflict: OnConflict,
+    @Ctx() { services }: RequestContext,
+  ): Promise<User> {
+    return services.users.restore(id, onConflict);
+  }
+
+  @Mutation(() => BulkDeletePayload, {
+    description: 'Moves 1-100 users, with their live posts, to the trash as one deletion; all or nothing (extensions.ids names the offending ids).',
+  })
+  deleteUsers(@Args(() => BulkDeleteArgs) { ids, reason }: BulkDeleteArgs, @Ctx() { services }: RequestContext): Promise<BulkDeletePayload> {
+    return services.users.deleteMany(ids, reason);
   }
 
   @Mutation(() => Int, { description: 'Permanently deletes a trashed user and all of its posts; returns the rows removed.' })

@@ -5,7 +5,8 @@ import type { ServiceContext } from '../../service-context';
 import { RowCounts } from '../../trash/row-counts';
 import type { TrashFilterArgs } from '../../trash/trash-listing';
 import { withoutSoftDelete } from '../../trash/trashable.entity';
-import { TrashService } from '../../trash/trash.service';
+import { OnConflict } from '../../trash/restore-set';
+import { TrashService, type BulkTrashResult } from '../../trash/trash.service';
 import { userTrashPolicy } from '../trash-policies';
 import { UserConnection } from './user.connection';
 import { User } from './user.entity';
@@ -69,8 +70,13 @@ export class UserService {
   }
 
   /** Brings back the user and exactly the posts its deletion took. */
-  restore(id: string): Promise<User> {
-    return this.trash.restoreFromTrash(id);
+  restore(id: string, onConflict: OnConflict = OnConflict.FAIL): Promise<User> {
+    return this.trash.restoreFromTrash(id, onConflict);
+  }
+
+  /** Moves several users and their live posts to the trash as one deletion, all or nothing. */
+  deleteMany(ids: string[], reason: string | null | undefined): Promise<BulkTrashResult<User>> {
+    return this.trash.moveManyToTrash(ids, reason);
   }
 
   /** Deletes a trashed user and all of its posts for good; returns the rows removed. */
