@@ -10,10 +10,11 @@ import Fastify, { type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier';
 import type { Config } from './config';
-import { openDatabase } from './db/database';
+import { openDatabase, type Database } from './db/database';
+import { ReadRouter } from './db/read-routing';
 import { ErrorCode } from './errors';
 import { compiledExecution, parsedDocumentStore } from './graphql/compiled-execution';
-import { formatError, unexpectedErrorLogger } from './graphql/format-error';
+import { formatError, serviceUnavailableStatus, unexpectedErrorLogger } from './graphql/format-error';
 import { trashPolicies } from './modules/trash-policies';
 import { ormOptions } from './orm';
 import type { RequestContext } from './request-context';
@@ -21,10 +22,13 @@ import { createRequestContext } from './services';
 import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
 import { answerUnparsableRequest, registerNotFoundResponse } from './http/error-responses';
+import { CONSISTENCY_TOKEN_HEADER, readRoutingPlugin, registerConsistencyTokenHeader } from './http/consistency';
 import { registerHealthRoutes } from './http/health';
-import { createLogger } from './observability/logger';
+import { serveStartupProbes } from './http/startup-probes';
+import { createLogger, withSafeErrorLogging } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { MetricsEndpoint } from './observability/metrics-endpoint';
+import { ReplicaMetrics } from './observability/replica-metrics';
 import { outcomePlugin, registerRequestLog, trashChangeLogger } from './observability/request-log';
 import { RetentionJob } from './trash/retention.job';
 import type { TrashObserver } from './trash/trash-observer';
@@ -58,15 +62,27 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The one place that wires database, schema and HTTP together. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const logger = options.logger ?? createLogger(config);
+  const logger = options.logger ? withSafeErrorLogging(options.logger) : createLogger(config);
   const clock = options.clock ?? (() => new Date());
-  const database = await openDatabase(config, logger, ormOptions);
+  // Alive but not ready while the database is prepared (it may be down for a while): see startup-probes.ts.
+  const probes = await serveStartupProbes(config.host, config.port);
+  let database: Database;
+  try {
+    database = await openDatabase(config, logger, ormOptions);
+  } catch (error) {
+    await probes.close();
+    throw error;
+  }
+  let readRouter: ReadRouter | undefined;
   try {
     const isProduction = config.nodeEnv === 'production';
     const schema = await buildAppSchema();
     const verifyToken = createTokenVerifier(config.auth);
     if (config.auth.usingDevelopmentSecret) {
-      logger.warn('JWT_SECRET is not set: tokens are signed with the fixed development secret (npm run token prints one)');
+      logger.warn(
+        { host: config.host },
+        'JWT_SECRET is not set: tokens are signed with the fixed, public development secret (npm run token prints one), so the server listens on 127.0.0.1 only; set JWT_SECRET to serve other hosts',
+      );
     }
     const limits = queryLimits(config.limits, { hideSuggestions: isProduction });
 
@@ -89,6 +105,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
     const metrics = new Metrics(database.orm, trashPolicies, config.metricsAccess);
     const observer = combineObservers(trashChangeLogger(logger), metrics);
+    if (config.replicas.urls.length > 0) {
+      const replicaMetrics = new ReplicaMetrics(metrics.registry, () => readRouter?.status() ?? []);
+      readRouter = await ReadRouter.open(database.orm, config, logger, ormOptions, replicaMetrics);
+      registerConsistencyTokenHeader(http);
+    }
     registerRequestLog(http, logger, (outcome) => metrics.observeRequest(outcome));
     registerHealthRoutes(http, database.orm);
     registerNotFoundResponse(http);
@@ -118,8 +139,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       plugins: [
         fastifyApolloDrainPlugin(http),
         unexpectedErrorLogger(logger),
+        serviceUnavailableStatus(),
         // Before outcomePlugin: the response size limit replaces the answer's errors, which the outcome then reports.
         ...limits.plugins,
+        ...(readRouter ? [readRoutingPlugin(readRouter, logger)] : []),
         outcomePlugin(),
         // No cache hints in this schema: without this, Apollo's cache-control plugin runs on every field of every request.
         ApolloServerPluginCacheControlDisabled(),
@@ -128,7 +151,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
     await apollo.start();
     const corsOrigins = isProduction ? [...config.corsOrigins] : [...config.corsOrigins, ...APOLLO_SANDBOX_ORIGINS];
-    await http.register(cors, { origin: corsOrigins.length > 0 ? corsOrigins : false, credentials: true });
+    await http.register(cors, {
+      origin: corsOrigins.length > 0 ? corsOrigins : false,
+      credentials: true,
+      exposedHeaders: ['x-request-id', CONSISTENCY_TOKEN_HEADER],
+    });
     await http.register(fastifyApollo(apollo), {
       path: '/graphql',
       context: async (request) =>
@@ -144,10 +171,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         }),
     });
     const retention = new RetentionJob({ orm: database.orm, clock, settings: config.trash, policies: trashPolicies, logger, observer });
-    const address = await http.listen({ port: config.port, host: '0.0.0.0' });
-    const metricsUrl = await metricsEndpoint?.listen('0.0.0.0');
+    await probes.close();
+    const address = await http.listen({ port: probes.port, host: config.host });
+    const metricsUrl = await metricsEndpoint?.listen(config.host);
     const port = new URL(address).port;
-    const url = `http://localhost:${port}/graphql`;
+    const url = `http://${publicHostOf(config.host)}:${port}/graphql`;
     logger.info({ url }, 'GraphQL server ready');
     retention.start();
 
@@ -162,10 +190,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       stop: () =>
         (stopping ??= (async () => {
           closing = true;
+          let cancelling: Promise<void> | undefined;
           // In-flight requests get the grace period; whatever still runs after it is cut off.
           const cutOff = setTimeout(() => {
             logger.warn({ graceMs: config.shutdownGraceMs }, 'shutdown grace period over: closing remaining connections');
             http.server.closeAllConnections();
+            // A write its client will never see acknowledged must not commit afterwards.
+            cancelling = database.cancelInFlight();
           }, config.shutdownGraceMs);
           try {
             await apollo.stop();
@@ -174,15 +205,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           } finally {
             clearTimeout(cutOff);
           }
+          await cancelling;
           await retention.stop();
+          await readRouter?.close();
           await database.close();
           logger.info('stopped');
         })()),
     };
   } catch (error) {
+    await probes.close();
+    await readRouter?.close();
     await database.close();
     throw error;
   }
+}
+
+/** A wildcard address is reachable as localhost; a specific one by itself. */
+function publicHostOf(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function combineObservers(...observers: TrashObserver[]): TrashObserver {

@@ -10,6 +10,7 @@ export enum ErrorCode {
   Forbidden = 'FORBIDDEN',
   QueryTooComplex = 'QUERY_TOO_COMPLEX',
   ResponseTooLarge = 'RESPONSE_TOO_LARGE',
+  ServiceUnavailable = 'SERVICE_UNAVAILABLE',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -90,3 +91,6 @@ export class ForbiddenError extends AppError {
     super(message, ErrorCode.Forbidden, details);
   }
 }
+
+/** Seconds a client or load balancer should wait before retrying while the database is unavailable. */
+export const RETRY_AFTER_S = 5;

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
+import { DatabaseUnreachableError } from './db/wait-for-database';
 
 /** Starts the server from the environment (and `.env` when present) and stops it cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  console.error(error);
+  // An expected way to fail says so in one line; anything else keeps its stack for whoever investigates.
+  console.error(error instanceof DatabaseUnreachableError ? error.message : error);
   process.exit(1);
 });

@@ -2,6 +2,7 @@ import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { DateTimeISOResolver } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
 import { AuditResolver } from './audit/audit.resolver';
+import { NodeResolver } from './modules/node/node.resolver';
 import { PostResolver } from './modules/post/post.resolver';
 import { TrashBinResolver } from './modules/trash-bin/trash-bin.resolver';
 import { UserResolver } from './modules/user/user.resolver';
@@ -10,7 +11,7 @@ import { rejectUnstorableInput } from './validation/storable-input';
 /** The GraphQL schema, built from the resolvers and the decorated types. */
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [UserResolver, PostResolver, TrashBinResolver, AuditResolver],
+    resolvers: [UserResolver, PostResolver, TrashBinResolver, AuditResolver, NodeResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeISOResolver }],
     globalMiddlewares: [rejectUnstorableInput],
     validate: { forbidUnknownValues: false },

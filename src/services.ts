@@ -4,6 +4,7 @@ import { AuditLog } from './audit/audit.service';
 import { Access } from './auth/access';
 import type { Principal } from './auth/principal';
 import type { TrashSettings } from './config';
+import { NodeService } from './modules/node/node.service';
 import { PostService } from './modules/post/post.service';
 import { trashPolicies } from './modules/trash-policies';
 import { isLiveUser, UserService } from './modules/user/user.service';
@@ -25,18 +26,52 @@ export interface RequestContextFactoryOptions {
 
 /** Every service, bound to one service context; the only place that builds them. */
 export function createServices(context: ServiceContext): Services {
+  const audit = new AuditLog(context);
   return {
     users: new UserService(context),
     posts: new PostService(context),
     trashBin: new TrashBinService(context, trashPolicies),
-    audit: new AuditLog(context),
+    audit,
+    nodes: new NodeService(context, trashPolicies, audit),
   };
 }
 
 export function createRequestContext(options: RequestContextFactoryOptions): RequestContext {
-  // One fork per request: an identity map shared across requests would leak state between them.
-  const em = options.em.fork();
-  const access = new Access(options.principal, em, isLiveUser);
-  const serviceContext: ServiceContext = { em, clock: options.clock, access, trash: options.trash, observer: options.observer };
-  return { services: createServices(serviceContext), logger: options.logger, requestId: options.requestId, outcome: options.outcome };
+  return new LazyRequestContext(options);
+}
+
+/**
+ * Services are built on first use, so that a query can be pointed at a
+ * replica once its operation type is known. A class, not an object literal
+ * with a getter: Apollo copies the context's own properties, which would run
+ * the getter at once.
+ */
+class LazyRequestContext implements RequestContext {
+  readonly logger: Logger;
+  readonly requestId: string;
+  readonly outcome?: { operation: string; errorCodes: string[] };
+  private server: EntityManager;
+  private built: Services | undefined;
+
+  constructor(private readonly options: RequestContextFactoryOptions) {
+    this.logger = options.logger;
+    this.requestId = options.requestId;
+    this.outcome = options.outcome;
+    this.server = options.em;
+  }
+
+  get services(): Services {
+    if (!this.built) {
+      // One fork per request: an identity map shared across requests would leak state between them.
+      const em = this.server.fork();
+      const access = new Access(this.options.principal, em, isLiveUser);
+      this.built = createServices({ em, clock: this.options.clock, access, trash: this.options.trash, observer: this.options.observer });
+    }
+    return this.built;
+  }
+
+  readFrom(em: EntityManager): void {
+    if (this.built) throw new Error('readFrom must be called before the services are used');
+    this.server = em;
+  }
 }

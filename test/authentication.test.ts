@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK, type KeyLike } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ADMIN_SUB, runTokenCommand } from '../src/cli/token';
-import { DEVELOPMENT_JWT_SECRET } from '../src/config';
+import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../src/config';
 import { ADMIN_ID, signTestToken, TEST_JWT_SECRET } from './helpers/auth';
 import { startTestServer, type TestServer } from './helpers/test-server';
 
@@ -44,12 +44,60 @@ describe('HS256 tokens', () => {
     ],
   ];
 
+  const signed = (claims: { iat?: number; exp?: number }) => {
+    const token = new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject(ADMIN_ID);
+    if (claims.iat !== undefined) token.setIssuedAt(claims.iat);
+    if (claims.exp !== undefined) token.setExpirationTime(claims.exp);
+    return token.sign(new TextEncoder().encode(TEST_JWT_SECRET));
+  };
+  const now = () => Math.floor(Date.now() / 1000);
+  badHeaders.push(
+    ['a token without exp, which would be valid forever', async () => `Bearer ${await signed({ iat: now() })}`],
+    ['a token issued a year in the future', async () => `Bearer ${await signed({ iat: now() + 365 * 86_400, exp: now() + 366 * 86_400 })}`],
+    ['a token issued five minutes in the future', async () => `Bearer ${await signed({ iat: now() + 300, exp: now() + 3600 })}`],
+  );
+
+  it('accepts a token whose iat is a few seconds ahead (clock skew) and one without iat', async () => {
+    for (const claims of [{ iat: now() + 20, exp: now() + 3600 }, { exp: now() + 3600 }]) {
+      const response = await server.gqlAs(`Bearer ${await signed(claims)}`, whoAmI);
+      expect(response.errors).toBeUndefined();
+    }
+  });
+
   it.each(badHeaders)('%s is UNAUTHENTICATED with HTTP 401 for the whole request, never anonymous', async (_kind, header) => {
     const response = await server.gqlAs(await header(), '{ users { totalCount } }');
     expect(response.status).toBe(401);
     expect(response.data ?? null).toBeNull();
     expect(response.errors).toHaveLength(1);
     expect(response.errors![0].extensions).toEqual({ code: 'UNAUTHENTICATED' });
+  });
+});
+
+describe('JWT_MAX_AGE', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ config: { auth: { ...loadConfig({ JWT_SECRET: TEST_JWT_SECRET, JWT_MAX_AGE: '10m' }).auth } } });
+  });
+  afterAll(() => server?.stop());
+
+  const token = (iat: number | undefined) => {
+    const jwt = new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject(ADMIN_ID).setExpirationTime('1h');
+    if (iat !== undefined) jwt.setIssuedAt(iat);
+    return jwt.sign(new TextEncoder().encode(TEST_JWT_SECRET));
+  };
+
+  it('accepts a token issued within the maximum age', async () => {
+    const response = await server.gqlAs(`Bearer ${await token(Math.floor(Date.now() / 1000) - 60)}`, whoAmI);
+    expect(response.errors).toBeUndefined();
+  });
+
+  it.each([
+    ['issued eleven minutes ago, though not yet expired', () => Math.floor(Date.now() / 1000) - 660],
+    ['without iat, so its age is unknown', () => undefined],
+  ])('refuses a token %s', async (_kind, iat) => {
+    const response = await server.gqlAs(`Bearer ${await token(iat())}`, whoAmI);
+    expect(response.status).toBe(401);
+    expect(response.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
   });
 });
 
@@ -86,7 +134,7 @@ describe('RS256 / ES256 tokens from a JWKS', () => {
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`;
     server = await startTestServer({
-      config: { auth: { secret: undefined, jwksUrl, issuer, audience, usingDevelopmentSecret: false } },
+      config: { auth: { secret: undefined, jwksUrl, issuer, audience, usingDevelopmentSecret: false, maxAgeS: undefined } },
     });
   });
   afterAll(async () => {

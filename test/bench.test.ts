@@ -61,7 +61,18 @@ afterAll(async () => {
   rmSync(resultsDir, { recursive: true, force: true });
 });
 
-const SCENARIOS = ['s0-typename', 's1-users-page', 's1b-users-page-total', 's2-users-deep', 's3-users-posts', 's4-user-by-id', 's5-users-trashed', 's6-trash', 's7-delete-restore'];
+const SCENARIOS = [
+  's0-typename',
+  's1-users-page',
+  's1b-users-page-total',
+  's2-users-deep',
+  's3-users-posts',
+  's4-user-by-id',
+  's5-users-trashed',
+  's6-trash',
+  's6b-trash-search',
+  's7-delete-restore',
+];
 
 describe('npm run bench (smoke run)', () => {
   it('measures every scenario on the server and on the floor, and writes results.json', async () => {
@@ -119,7 +130,7 @@ describe('npm run bench (smoke run)', () => {
     expect(result.calibration.mismatches).toEqual([]);
     expect(result.calibration.nested.users5).toBeGreaterThan(0);
     expect(new Set(result.explain.filter((plan) => plan.required).map((plan) => plan.scenario))).toEqual(
-      new Set(['s1-users-page', 's2-users-deep', 's5-users-trashed', 's6-trash']),
+      new Set(['s1-users-page', 's2-users-deep', 's5-users-trashed', 's6-trash', 's6b-trash-search']),
     );
     expect(Object.keys(result.targets).length).toBeGreaterThan(0);
 

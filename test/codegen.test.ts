@@ -55,11 +55,13 @@ describe('generated typed client (examples/client)', () => {
     expect(result.code, result.stderr + result.stdout).toBe(0);
     for (const file of ['gql.ts', 'graphql.ts', 'index.ts']) expect(existsSync(path.join(generatedDir, file))).toBe(true);
     const types = readFileSync(path.join(generatedDir, 'graphql.ts'), 'utf8');
-    for (const name of ['CreateUserDocument', 'TrashUserDocument', 'TrashBinDocument', 'RestoreUserDocument']) {
+    for (const name of ['CreateUserDocument', 'TrashUserDocument', 'TrashBinDocument', 'RestoreUserDocument', 'RefetchNodeDocument']) {
       expect(types).toContain(`export const ${name}`);
     }
     // The union is typed member by member, as the client's `... on User` / `... on Post` fragments select it.
     expect(types).toMatch(/export type TrashBinQuery = [\s\S]*__typename: 'Post'[\s\S]*__typename: 'User'/);
+    // `node` is typed by the Node interface: each implementing type is a member of its own.
+    expect(types).toMatch(/export type RefetchNodeQuery = [\s\S]*__typename: 'AuditEvent'[\s\S]*__typename: 'User'/);
   }, 120_000);
 
   it('rejects an operation that does not match schema.graphql', async () => {
@@ -88,7 +90,7 @@ describe('generated typed client (examples/client)', () => {
     expect(result.code, result.stdout + result.stderr).toBe(0);
   }, 120_000);
 
-  it('runs against a real server: creates, trashes, finds in the trash and restores a user', async () => {
+  it('runs against a real server: creates, trashes, finds in the trash, restores and refetches a user', async () => {
     const build = await node([tscBin, '-p', 'examples/client', '--outDir', buildDir]);
     expect(build.code, build.stdout + build.stderr).toBe(0);
 
@@ -105,6 +107,7 @@ describe('generated typed client (examples/client)', () => {
       trashCount: 1,
       foundInTrash: true,
       restored: true,
+      refetchedByNode: true,
       version: 3,
     });
 

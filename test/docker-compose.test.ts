@@ -187,6 +187,46 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('docker-compose.yml replica profile', () => {
+  it('defines a replica that starts only with --profile replica, once the primary is healthy', () => {
+    const replica = service('postgres-replica');
+    expect(replica.profiles).toEqual(['replica']);
+    expect(replica.image).toBe(service('postgres').image);
+    expect(asMapping(asMapping(replica.depends_on, 'replica depends_on').postgres, 'replica depends_on postgres')).toMatchObject({
+      condition: 'service_healthy',
+    });
+    // The server and the primary belong to no profile: `docker compose up` alone is unchanged.
+    expect(service('server').profiles).toBeUndefined();
+    expect(service('postgres').profiles).toBeUndefined();
+  });
+
+  it('makes the replica with the image’s own pg_basebackup from the postgres service, as a streaming standby, on a volume of its own', () => {
+    const command = (service('postgres-replica').command as string[]).join(' ');
+    expect(command).toMatch(/pg_basebackup [^\n]*--host=postgres/);
+    expect(command).toContain('--write-recovery-conf');
+    expect(command).toContain('--wal-method=stream');
+    expect(command).toMatch(/exec postgres/);
+    const primaryEnvironment = environmentOf('postgres');
+    expect(command).toContain(`--username=${primaryEnvironment.POSTGRES_USER}`);
+    expect(environmentOf('postgres-replica').PGPASSWORD).toBe(primaryEnvironment.POSTGRES_PASSWORD);
+    const [mount] = mountsOf('postgres-replica');
+    expect(mount.target).toBe(environmentOf('postgres-replica').PGDATA);
+    expect(mount.source).not.toBe(mountsOf('postgres')[0].source);
+    expect(Object.keys(asMapping(compose.volumes, 'top-level volumes'))).toContain(mount.source);
+  });
+
+  it('lets the primary accept replication connections from the compose network (an init script that exists)', () => {
+    const init = mountsOf('postgres').find(({ target }) => target.startsWith('/docker-entrypoint-initdb.d/'));
+    expect(init).toBeDefined();
+    expect(readRepoFile(init!.source)).toMatch(/host replication all all scram-sha-256/);
+  });
+
+  it('passes DATABASE_REPLICA_URLS through to the server, empty by default', () => {
+    expect(environmentOf('server').DATABASE_REPLICA_URLS).toBe('${DATABASE_REPLICA_URLS:-}');
+    expect(readRepoFile('docker-compose.yml')).toContain('DATABASE_REPLICA_URLS=postgres://trash:trash@postgres-replica:5432/trash docker compose --profile replica up');
+  });
+});
+
 describe('Dockerfile', () => {
   it('builds in a separate stage from the one it runs', () => {
     expect(dockerfileStagesOf('Dockerfile').length).toBeGreaterThanOrEqual(2);

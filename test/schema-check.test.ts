@@ -69,7 +69,7 @@ describe('runSchemaCheck (npm run schema:check)', () => {
     // The old User had a field the current one no longer has, and lacked displayName, which the current one has.
     writeFileSync(
       old,
-      editBlock(current, 'type User implements Trashable {', (block) => block.replace('  displayName: String\n', '').replace('{\n', '{\n  nickname: String\n')),
+      editBlock(current, 'type User implements Node & Trashable {', (block) => block.replace('  displayName: String\n', '').replace('{\n', '{\n  nickname: String\n')),
     );
 
     const result = await runSchemaCheck([old]);
@@ -91,7 +91,7 @@ describe('runSchemaCheck (npm run schema:check)', () => {
   });
 
   it('compares with the main branch by default', async () => {
-    const mainSchema = editBlock(current, 'type User implements Trashable {', (block) => block.replace('{\n', '{\n  age: Int\n'));
+    const mainSchema = editBlock(current, 'type User implements Node & Trashable {', (block) => block.replace('{\n', '{\n  age: Int\n'));
     const result = await runSchemaCheck([], { readBase: async () => mainSchema });
     expect(result.base).toBe('main:schema.graphql');
     expect(result.breaking).toBe(true);

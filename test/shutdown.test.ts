@@ -3,8 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminAuthorization, TEST_JWT_SECRET } from './helpers/auth';
+import { createTestDatabase } from './helpers/database';
 
 /**
  * The real server, started as `npm start` starts it (`node dist/main.js`, on
@@ -150,5 +152,52 @@ describe('graceful shutdown of the real server', () => {
     expect(await server.exited).toBe(1);
     expect(Date.now() - secondAt).toBeLessThan(2000);
     expect(await waitUntil(() => postgresProcessesOn(server.dataDir).length === 0, 10_000)).toBe(true);
+  });
+
+  it('a write still running when the grace period ends is rolled back, never committed later, and the process exits within grace + 1 s', async () => {
+    const database = await createTestDatabase();
+    const holder = new pg.Client({ connectionString: database.url });
+    try {
+      const server = await startServer({ DATABASE_URL: database.url, SHUTDOWN_GRACE_MS: '1000' });
+      const authorization = await adminAuthorization();
+      const created = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization },
+        body: JSON.stringify({ query: 'mutation { createUser(input: { username: "late_writer", email: "late@example.com" }) { id } }' }),
+      });
+      const userId = ((await created.json()) as { data: { createUser: { id: string } } }).data.createUser.id;
+
+      // Another transaction holds the row, so the server's update waits inside its own transaction.
+      await holder.connect();
+      await holder.query('begin');
+      await holder.query('select id from users where id = $1 for update', [userId]);
+      const update = fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization },
+        body: JSON.stringify({ query: `mutation { updateUser(id: "${userId}", input: { displayName: "written after the cut" }) { version } }` }),
+      }).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const signalledAt = Date.now();
+      server.child.kill('SIGTERM');
+
+      // The lock goes away just after the grace period: a write left running would now commit.
+      await new Promise((resolve) => setTimeout(resolve, 1300));
+      await holder.query('commit');
+      const exitCode = await server.exited;
+      const exitedAfterMs = Date.now() - signalledAt;
+      await update;
+      expect(exitCode).toBe(0);
+      expect(exitedAfterMs).toBeLessThan(1000 + 1000);
+
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { rows } = await holder.query('select display_name, version from users where id = $1', [userId]);
+      expect(rows).toEqual([{ display_name: null, version: 1 }]);
+      const events = await holder.query(`select count(*)::int as n from audit_events where entity_id = $1 and action = 'UPDATE'`, [userId]);
+      expect(events.rows[0].n).toBe(0);
+      expect(server.logs.join('')).toMatch(/rolling back their transactions/);
+    } finally {
+      await holder.end().catch(() => undefined);
+      await database.drop();
+    }
   });
 });

@@ -161,7 +161,7 @@ async function frequentStatements(client: pg.Client, database: string): Promise<
   return rows.map((row) => ({ calls: Number(row.calls), query: row.query.replace(/\s+/g, ' ').slice(0, 200) }));
 }
 
-async function scenarioInputs(client: pg.Client, live: number): Promise<ScenarioInputs> {
+export async function scenarioInputs(client: pg.Client, live: number): Promise<ScenarioInputs> {
   const depth = Math.min(20_000, Math.max(1, Math.floor(live / 2)));
   const { rows: deep } = await client.query<{ created_at: Date; id: string }>(
     `select created_at, id from users where deleted_at is null order by created_at desc, id desc offset $1 limit 1`,
@@ -182,7 +182,14 @@ async function scenarioInputs(client: pg.Client, live: number): Promise<Scenario
         and not exists (select 1 from posts p where p.author_id = u.id and p.deleted_at is not null)
       order by u.created_at asc limit 2000`,
   );
-  return { deepCursor, depth, userIds: ids.map((row) => row.id), writePool: pool.map((row) => row.id) };
+  // The first digits of a trashed user's number: it matches that user, users whose numbers contain them, and posts
+  // titled after them ("Post k by user_<n>"), in and out of the trash. A fixed choice, so every run searches the same.
+  const { rows: sample } = await client.query<{ username: string }>(
+    `select username from users where deleted_at is not null and length(username) >= 8 order by created_at desc, id desc offset $1 limit 1`,
+    [Math.floor(live / 20)],
+  );
+  const searchTerm = sample[0]?.username.slice('user_'.length, 'user_'.length + 4) ?? '123';
+  return { deepCursor, depth, userIds: ids.map((row) => row.id), writePool: pool.map((row) => row.id), searchTerm };
 }
 
 /** Users the write scenario left in the trash (a delete whose restore the end of a measurement cut off). */

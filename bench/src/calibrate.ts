@@ -86,6 +86,8 @@ const EXPECTED_INDEXES: Record<string, string[]> = {
   's2-users-deep': ['users_live_order_idx'],
   's5-users-trashed': ['users_trash_order_idx'],
   's6-trash': ['users_trash_order_idx', 'posts_trash_order_idx'],
+  // Selective terms go through the trigram indexes; when a term matches many rows, walking the trash order index finds a page sooner.
+  's6b-trash-search': ['users_trash_search_idx', 'posts_trash_search_idx', 'users_trash_order_idx', 'posts_trash_order_idx'],
 };
 
 /**

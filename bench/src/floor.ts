@@ -161,6 +161,31 @@ const handlers: Record<string, Handler> = {
     };
   },
 
+  [FLOOR_PATHS.trashSearch]: async (variables, count) => {
+    // The same substring semantics as the server: LIKE's special characters match themselves.
+    const pattern = `%${String(variables.search).replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+    const users = `deleted_at is not null and (username ilike $1 or email ilike $1 or display_name ilike $1)`;
+    const posts = `deleted_at is not null and title ilike $1`;
+    const [rows, [total]] = await Promise.all([
+      query<{ type: string; id: string; deletion_id: string | null; deleted_at: Date; purge_at: Date | null }>(
+        count,
+        `select * from (
+           (select 'User' as type, id, deletion_id, deleted_at, purge_at from users where ${users} order by deleted_at desc, id desc limit ${PAGE})
+           union all
+           (select 'Post' as type, id, deletion_id, deleted_at, purge_at from posts where ${posts} order by deleted_at desc, id desc limit ${PAGE})
+         ) as trash order by deleted_at desc, id desc limit ${PAGE}`,
+        [pattern],
+      ),
+      query<{ n: number }>(count, `select (select count(*) from users where ${users}) + (select count(*) from posts where ${posts}) as n`, [pattern]),
+    ]);
+    return {
+      trash: {
+        totalCount: total.n,
+        nodes: rows.map((row) => ({ __typename: row.type, id: row.id, deletionId: row.deletion_id, deletedAt: iso(row.deleted_at), purgeAt: iso(row.purge_at) })),
+      },
+    };
+  },
+
   [FLOOR_PATHS.deleteUser]: async (variables, count) => {
     const id = String(variables.id);
     const deleted = await inTransaction(async (client) => {

@@ -71,6 +71,8 @@ export interface AppServerOptions {
   logLevel: 'silent' | 'trace';
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** More environment variables, e.g. DATABASE_REPLICA_URLS. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -85,10 +87,13 @@ export async function startAppServer(options: AppServerOptions): Promise<ChildSe
     HOME: process.env.HOME,
     NODE_ENV: 'production',
     LOG_LEVEL: options.logLevel,
+    // The calibration replays the logged statements under EXPLAIN, so it needs their values.
+    LOG_SQL_VALUES: options.logLevel === 'trace' ? 'true' : 'false',
     PORT: String(port),
     DATABASE_URL: options.databaseUrl,
     JWT_SECRET: options.secret,
     PURGE_INTERVAL_SECONDS: '86400',
+    ...options.env,
   };
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(distDir, 'main.js')], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = track(child);

@@ -15,6 +15,7 @@ export const FLOOR_PATHS = {
   userById: '/user-by-id',
   usersTrashed: '/users-trashed',
   trash: '/trash',
+  trashSearch: '/trash-search',
   deleteUser: '/delete-user',
   restoreUser: '/restore-user',
 } as const;
@@ -29,6 +30,7 @@ export const DOCUMENTS = {
   userById: `query UserById($id: ID!) { user(id: $id) { id username email createdAt } }`,
   usersTrashed: `query TrashedUsers { users(onlyDeleted: true, first: ${PAGE}) { nodes { id username email deletedAt } } }`,
   trash: `query Trash { trash(first: ${PAGE}) { nodes { __typename ... on Trashable { id deletionId deletedAt purgeAt } } } }`,
+  trashSearch: `query TrashSearch($search: String!) { trash(first: ${PAGE}, filter: { search: $search }) { totalCount nodes { __typename ... on Trashable { id deletionId deletedAt purgeAt } } } }`,
   deleteUser: `mutation DeleteUser($id: ID!) { deleteUser(id: $id) { id deletedAt } }`,
   restoreUser: `mutation RestoreUser($id: ID!) { restoreUser(id: $id) { id deletedAt } }`,
 } as const;
@@ -44,6 +46,8 @@ export interface ScenarioInputs {
   userIds: string[];
   /** Live users whose posts are all live, for delete + restore pairs; each is restored after it is deleted. */
   writePool: string[];
+  /** The trash search term: a few digits of a trashed user's number (see bench.ts). */
+  searchTerm: string;
 }
 
 /** One request of a scenario: the GraphQL body, and the floor's path for it. */
@@ -97,6 +101,14 @@ export function scenarios(inputs: ScenarioInputs): Scenario[] {
     },
     { key: 's5-users-trashed', title: 'users(onlyDeleted: true, first: 50)', admin: true, readOnly: true, explain: 'list', requests: [{ kind: 'usersTrashed' }] },
     { key: 's6-trash', title: 'trash(first: 50)', admin: true, readOnly: true, explain: 'list', requests: [{ kind: 'trash' }] },
+    {
+      key: 's6b-trash-search',
+      title: 'trash(first: 50, filter: { search }) + totalCount',
+      admin: true,
+      readOnly: true,
+      explain: 'list',
+      requests: [{ kind: 'trashSearch', variables: () => ({ search: inputs.searchTerm }) }],
+    },
     {
       key: 's7-delete-restore',
       title: 'deleteUser + restoreUser (5 posts)',

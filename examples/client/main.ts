@@ -2,7 +2,8 @@
  * A small command-line client for the trash-graphql server, written against
  * types generated from schema.graphql (see codegen.ts). It creates a user,
  * moves it to the trash with a reason, finds it in the trash listing, restores
- * it, and prints one JSON line summarising what happened. Any error exits 1.
+ * it, refetches it by id through `node`, and prints one JSON line summarising
+ * what happened. Any error exits 1.
  *
  *   npm run codegen                     # generates examples/client/gql/
  *   npx tsc -p examples/client          # compiles to dist/examples/client/
@@ -10,6 +11,11 @@
  *
  * GRAPHQL_URL defaults to http://localhost:4000/graphql; when GRAPHQL_TOKEN is
  * set, every request carries `Authorization: Bearer $GRAPHQL_TOKEN`.
+ *
+ * Read-your-writes: a server with read replicas answers every mutation with an
+ * `x-consistency-token` header. The client sends the latest one back on every
+ * later request, so that the trash listing right after the delete is read
+ * from a replica only once that replica has the delete (else from the primary).
  */
 import { randomBytes } from 'node:crypto';
 import type { GraphQLClient } from 'graphql-request' with { 'resolution-mode': 'import' };
@@ -76,6 +82,21 @@ const RestoreUser = graphql(`
   }
 `);
 
+// Relay-style refetch: `node` takes the id any query returned, whatever its type.
+const RefetchNode = graphql(`
+  query RefetchNode($id: ID!) {
+    node(id: $id) {
+      __typename
+      id
+      ... on User {
+        username
+        isDeleted
+        version
+      }
+    }
+  }
+`);
+
 export interface ClientOptions {
   /** The GraphQL endpoint. */
   url: string;
@@ -95,11 +116,13 @@ export interface ClientSummary {
   trashCount: number;
   foundInTrash: true;
   restored: true;
+  /** `node(id)` answered the restored, live user at the same version. */
+  refetchedByNode: true;
   /** The user's version after create (1), delete (2) and restore (3). */
   version: number;
 }
 
-/** The whole flow: create, trash, list the trash, restore. Throws on any error or unexpected answer. */
+/** The whole flow: create, trash, list the trash, restore, refetch. Throws on any error or unexpected answer. */
 export async function runClient(options: ClientOptions): Promise<ClientSummary> {
   const client = await createClient(options);
   const username = `demo_${randomBytes(6).toString('hex')}`;
@@ -125,6 +148,11 @@ export async function runClient(options: ClientOptions): Promise<ClientSummary> 
     throw new Error(`restoreUser left user ${created.id} in the trash`);
   }
 
+  const { node } = await client.request(RefetchNode, { id: created.id });
+  if (node?.__typename !== 'User' || node.isDeleted || node.version !== restored.version) {
+    throw new Error(`node(${created.id}) did not answer the restored user: ${JSON.stringify(node)}`);
+  }
+
   return {
     userId: created.id,
     username: created.username,
@@ -133,15 +161,27 @@ export async function runClient(options: ClientOptions): Promise<ClientSummary> 
     trashCount: trash.totalCount,
     foundInTrash: true,
     restored: true,
+    refetchedByNode: true,
     version: restored.version,
   };
 }
+
+/** The header in which the server hands out, and expects back, the position of the client's latest write. */
+export const CONSISTENCY_TOKEN_HEADER = 'x-consistency-token';
 
 async function createClient(options: ClientOptions): Promise<GraphQLClient> {
   // graphql-request is an ES module; a dynamic import loads it from this CommonJS program.
   const { GraphQLClient } = await import('graphql-request');
   const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
-  return new GraphQLClient(options.url, { headers });
+  const client: GraphQLClient = new GraphQLClient(options.url, {
+    headers,
+    // Keep the newest token a response carried, and send it with every later request.
+    responseMiddleware: (response) => {
+      const token = response instanceof Error ? null : response.headers.get(CONSISTENCY_TOKEN_HEADER);
+      if (token) client.setHeader(CONSISTENCY_TOKEN_HEADER, token);
+    },
+  });
+  return client;
 }
 
 /** One line per GraphQL error (`CODE: message`), or the error's own message. */

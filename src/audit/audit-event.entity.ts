@@ -1,6 +1,7 @@
 import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { newId } from '../db/ids';
+import { Node } from '../graphql/node.interface';
 
 export enum AuditAction {
   CREATE = 'CREATE',
@@ -39,7 +40,7 @@ export class AuditRename {
  * ids, counts and times only, never a record's own data, so purging a record
  * leaves its history without leaving its personal data.
  */
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ implements: Node, simpleResolvers: true })
 @Entity({ tableName: 'audit_events' })
 @Index({ name: 'audit_events_order_idx', expression: 'create index "audit_events_order_idx" on "audit_events" ("at" desc, "id" desc)' })
 @Index({

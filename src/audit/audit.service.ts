@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { isUuid } from '../db/ids';
 import type { KeysetOrder } from '../db/keyset';
+import { rowsToEntities } from '../db/rows';
 import { listKeysetPage, type PageWithTotal } from '../graphql/keyset-page';
 import type { ServiceContext } from '../service-context';
 import { AuditAction, AuditEvent } from './audit-event.entity';
@@ -37,6 +39,22 @@ export class AuditLog {
     });
     em.persist(event);
     return event;
+  }
+
+  /**
+   * Events by id, for `node`: admins only, like the listing. For anyone else
+   * no event exists, so an event id tells nothing about the trail.
+   */
+  async findByIds(ids: readonly string[]): Promise<Map<string, AuditEvent>> {
+    const uuids = [...new Set(ids.filter(isUuid))];
+    if (!this.context.access.isAdmin || uuids.length === 0) return new Map();
+    const { em } = this.context;
+    const rows = await em
+      .createQueryBuilder(AuditEvent, 'e')
+      .select('*')
+      .where({ id: { $in: uuids } })
+      .execute<Array<Record<string, unknown>>>('all', false);
+    return new Map(rowsToEntities(em, AuditEvent, rows).map((event) => [event.id, event]));
   }
 
   /** Admins only: the trail tells who did what to whom. */

@@ -4,6 +4,9 @@ import { UnauthenticatedError } from '../errors';
 import { isUuid } from '../db/ids';
 import { ANONYMOUS, type Principal } from './principal';
 
+/** How far ahead of this server's clock a token's `iat` may be: clocks drift a little, tokens are not minted in the future. */
+export const ISSUED_AT_SKEW_S = 60;
+
 /** Resolves the `Authorization` header of a request to a principal. */
 export type TokenVerifier = (authorization: string | undefined) => Promise<Principal>;
 
@@ -11,7 +14,9 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Princ
  * HS256 with JWT_SECRET, or RS256/ES256 against the key set at JWT_JWKS_URL.
  * No header means anonymous; any header that does not carry a valid token
  * (malformed, expired, wrongly signed, `alg: none`, unknown role) is
- * UNAUTHENTICATED, never silently anonymous.
+ * UNAUTHENTICATED, never silently anonymous. Every token must expire (`exp`);
+ * one issued in the future (`iat` beyond a small skew) or, with JWT_MAX_AGE,
+ * issued too long ago is refused as well.
  */
 export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
   const key: Uint8Array | JWTVerifyGetKey = settings.jwksUrl
@@ -29,7 +34,9 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
         algorithms,
         issuer: settings.issuer,
         audience: settings.audience,
+        requiredClaims: settings.maxAgeS === undefined ? ['exp'] : ['exp', 'iat'],
       }));
+      checkIssuedAt(payload.iat, settings.maxAgeS);
     } catch {
       // The reason (expired, bad signature, ...) stays out of the response: it helps attackers more than clients.
       throw new UnauthenticatedError('Invalid or expired token');
@@ -39,4 +46,12 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
     if (typeof sub !== 'string' || !isUuid(sub)) throw new UnauthenticatedError('Token subject (sub) must be a UUID');
     return { role, id: sub };
   };
+}
+
+/** jose checks `iat` only against a maximum age, and without skew; the server wants both rules on their own. */
+function checkIssuedAt(issuedAt: number | undefined, maxAgeS: number | undefined): void {
+  if (issuedAt === undefined) return;
+  const now = Date.now() / 1000;
+  if (issuedAt > now + ISSUED_AT_SKEW_S) throw new Error('token issued in the future');
+  if (maxAgeS !== undefined && now - issuedAt > maxAgeS) throw new Error('token older than JWT_MAX_AGE');
 }

@@ -1,7 +1,11 @@
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { cancelInFlight } from './cancel-in-flight';
 import { startEmbeddedPostgres } from './embedded-postgres';
+import { rememberFailedStatement } from './database-errors';
+import type { OrmSettings } from './driver-options';
+import { waitForDatabase } from './wait-for-database';
 
 export interface Database {
   orm: MikroORM;
@@ -9,10 +13,12 @@ export interface Database {
   close(): Promise<void>;
   /** Leaves nothing running behind a process that exits at once (the embedded server stops on its own). */
   abort(): void;
+  /** Cancels the statements of requests still running and rolls back their transactions (end of the shutdown grace). */
+  cancelInFlight(): Promise<void>;
 }
 
 /** The application's ORM options for a database URL (`src/orm.ts`): they name the entities, which this folder does not know. */
-export type OrmOptionsFor = (clientUrl: string, logger?: Logger, options?: { statementTimeoutMs?: number }) => Options;
+export type OrmOptionsFor = (clientUrl: string, logger?: Logger, settings?: OrmSettings) => Options;
 
 // Arbitrary constant shared by every instance: only one of them migrates at a time.
 const MIGRATION_LOCK_KEY = 7_302_118_001;
@@ -24,6 +30,7 @@ export async function openDatabase(config: Config, logger: Logger, ormOptions: O
     : await startEmbeddedPostgres({ dataDir: config.dataDir, durable: true, logger });
   try {
     const url = config.databaseUrl ?? embedded!.url;
+    await waitForDatabase(url, { timeoutS: config.database.connectTimeoutS, logger });
     // Migrations get a connection of their own, free of the statement timeout that guards requests.
     const migrator = await MikroORM.init(ormOptions(url, logger));
     try {
@@ -31,7 +38,18 @@ export async function openDatabase(config: Config, logger: Logger, ormOptions: O
     } finally {
       await migrator.close(true);
     }
-    const orm = await MikroORM.init(ormOptions(url, logger, { statementTimeoutMs: config.limits.statementTimeoutMs }));
+    const orm = await MikroORM.init(
+      ormOptions(url, logger, {
+        statementTimeoutMs: config.limits.statementTimeoutMs,
+        requestTimeoutMs: config.database.requestTimeoutMs,
+        logSqlValues: config.logSqlValues,
+      }),
+    );
+    // Failed statements are logged by fingerprint: the error keeps the statement's parameterised text for that.
+    orm.em
+      .getConnection()
+      .getKnex()
+      .on('query-error', (error: unknown, query: { sql?: string }) => query.sql && rememberFailedStatement(error, query.sql));
     return {
       orm,
       close: async () => {
@@ -39,6 +57,7 @@ export async function openDatabase(config: Config, logger: Logger, ormOptions: O
         await embedded?.stop();
       },
       abort: () => embedded?.abort(),
+      cancelInFlight: () => cancelInFlight(orm, url, logger),
     };
   } catch (error) {
     await embedded?.stop();

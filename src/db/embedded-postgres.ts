@@ -25,6 +25,12 @@ export interface EmbeddedPostgresOptions {
   /** Throwaway clusters (tests) trade crash safety for speed. */
   readonly durable: boolean;
   readonly logger: Logger;
+  /** Listen on this port instead of a free one (a restarted server keeps its address). */
+  readonly port?: number;
+  /** More `name=value` server settings, after (so overriding) the defaults. */
+  readonly settings?: readonly string[];
+  /** Run `initdb` and `postgres` from this directory instead of the embedded package (e.g. `pg_config --bindir`). */
+  readonly binDir?: string;
 }
 
 export interface EmbeddedPostgres {
@@ -51,7 +57,9 @@ interface OsUser {
 /** Initialises the cluster on first use, starts it on a free loopback port and waits until it accepts connections. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const runAs = process.getuid?.() === 0 ? ensurePostgresOsUser() : undefined;
-  const binaries = await locateBinaries(runAs);
+  const binaries = options.binDir
+    ? { initdb: path.join(options.binDir, 'initdb'), postgres: path.join(options.binDir, 'postgres'), version: `from ${options.binDir}` }
+    : await locateBinaries(runAs);
   const passwordFile = path.join(options.dataDir, 'superuser-password');
 
   await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
@@ -61,7 +69,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await initialiseCluster(binaries, pgdata, passwordFile, runAs, options.logger);
   }
   const password = (await fs.readFile(passwordFile, 'utf8')).trim();
-  const port = await findFreePort();
+  const port = options.port ?? (await findFreePort());
   const child = await startServer(binaries, pgdata, port, options, runAs);
   const url = `postgres://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   options.logger.info({ port, dataDir: options.dataDir, version: binaries.version }, 'embedded PostgreSQL started');
@@ -199,6 +207,7 @@ function startServer(
     'unix_socket_directories=',
     'max_connections=200',
     ...(options.durable ? [] : ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off']),
+    ...(options.settings ?? []),
   ];
   const args = ['-D', pgdata, '-p', String(port), ...settings.flatMap((setting) => ['-c', setting])];
   return new Promise((resolve, reject) => {
@@ -213,7 +222,8 @@ function startServer(
       const text = chunk.toString();
       if (!ready) output += text;
       options.logger.debug({ postgres: text.trim() }, 'embedded PostgreSQL');
-      if (!ready && text.includes('database system is ready to accept connections')) {
+      // A standby says "ready to accept read-only connections".
+      if (!ready && /database system is ready to accept (read-only )?connections/.test(text)) {
         ready = true;
         resolve(child);
       }

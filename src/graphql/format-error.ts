@@ -2,7 +2,11 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
-import { AppError, ErrorCode } from '../errors';
+import { isDatabaseUnavailable } from '../db/database-errors';
+import { AppError, ErrorCode, RETRY_AFTER_S } from '../errors';
+
+/** The database cannot be reached or did not answer in time: nothing the client did wrong, and worth a retry. */
+const SERVICE_UNAVAILABLE_MESSAGE = 'The database is unavailable; retry later';
 
 const clientCodes = new Set<string>(Object.values(ErrorCode));
 /** Apollo's automatic persisted queries protocol: APQ clients react to these codes, so they pass unchanged. */
@@ -41,6 +45,9 @@ function isRequestErrorCode(code: unknown): code is string {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   const where = { locations: formatted.locations, path: formatted.path };
+  if (isDatabaseUnavailable(original)) {
+    return { message: SERVICE_UNAVAILABLE_MESSAGE, ...where, extensions: { code: ErrorCode.ServiceUnavailable } };
+  }
   if (original instanceof AppError) {
     // Apollo has already taken `http` (the response status) out of the formatted extensions.
     return { message: original.message, ...where, extensions: formatted.extensions };
@@ -73,6 +80,10 @@ export function unexpectedErrorLogger(logger: Logger): ApolloServerPlugin<{ requ
           for (const error of errors) {
             const original = unwrapResolverError(error);
             if (isClientError(original, error.extensions?.code)) continue;
+            if (isDatabaseUnavailable(original)) {
+              logger.warn({ err: original, requestId: contextValue?.requestId, path: error.path }, 'database unavailable while resolving a request');
+              continue;
+            }
             logger.error({ err: original, requestId: contextValue?.requestId, path: error.path }, 'unexpected error while resolving a request');
           }
         },
@@ -83,6 +94,25 @@ export function unexpectedErrorLogger(logger: Logger): ApolloServerPlugin<{ requ
               (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
             }
           }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * HTTP 503 with Retry-After whenever a response carries SERVICE_UNAVAILABLE:
+ * load balancers and clients act on the status, not on the body.
+ */
+export function serviceUnavailableStatus(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          if (response.body.kind !== 'single') return;
+          if (!(response.body.singleResult.errors ?? []).some((error) => error.extensions?.code === ErrorCode.ServiceUnavailable)) return;
+          response.http.status = 503;
+          response.http.headers.set('retry-after', String(RETRY_AFTER_S));
         },
       };
     },

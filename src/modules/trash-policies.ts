@@ -23,6 +23,7 @@ export const userTrashPolicy: TrashPolicy<User> = {
   permissions: { create: 'admin', restore: 'admin' },
   cascadesTo: () => [{ policy: postTrashPolicy, parentProperty: 'author' }],
   requiresLive: () => [],
+  searchProperties: ['username', 'email', 'displayName'],
 };
 
 /** A post cannot come back while its author is in the trash. */
@@ -35,6 +36,7 @@ export const postTrashPolicy: TrashPolicy<Post> = {
   permissions: { create: 'owner', restore: 'owner' },
   cascadesTo: () => [],
   requiresLive: () => [{ policy: userTrashPolicy, property: 'author', role: 'author' }],
+  searchProperties: ['title'],
 };
 
 /** Every trashable entity, parents before children: the trash listing and purges go through these in this order. */

@@ -2,7 +2,7 @@ import { Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDef
 
 /** What an operation's cost depends on besides the schema. */
 export interface OperationShape {
-  /** Variables given as a field's `first` argument: the page sizes that multiply the cost. */
+  /** Variables given as a field's `first` or `ids` argument: the list sizes that multiply the cost. */
   pageSizeVariables: string[];
   /** `totalCount` selections, each a COUNT statement (a nested one runs once for all parents). */
   totalCounts: number;
@@ -31,7 +31,7 @@ export function operationShape(document: DocumentNode, operation: OperationDefin
       if (selection.kind === Kind.FIELD) {
         if (selection.name.value === 'totalCount') counts += 1;
         for (const argument of selection.arguments ?? []) {
-          if (argument.name.value === 'first' && argument.value.kind === Kind.VARIABLE) pageSizeVariables.add(argument.value.name.value);
+          if ((argument.name.value === 'first' || argument.name.value === 'ids') && argument.value.kind === Kind.VARIABLE) pageSizeVariables.add(argument.value.name.value);
         }
         counts += countIn(selection.selectionSet, visiting);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {

@@ -16,6 +16,9 @@ import { responseSizeLimitPlugin } from './response-size';
  */
 export const connectionCost: ComplexityEstimator = ({ args, childComplexity }) => 1 + (Number(args.first) || 20) * childComplexity;
 
+/** Cost of a field that returns one item per id it is given (`nodes(ids)`). */
+export const perIdCost: ComplexityEstimator = ({ args, childComplexity }) => 1 + (Array.isArray(args.ids) ? args.ids.length : 1) * childComplexity;
+
 /**
  * Depth, alias and directive limits (graphql-armor), field suggestions hidden
  * in production, the cost limit (graphql-query-complexity), all checked
@@ -81,8 +84,8 @@ function costLimitPlugin(limits: QueryLimits): ApolloServerPlugin {
           const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});
           if (coerced.errors) return;
           const shape = operationShape(document, operation);
-          // The cost depends on the operation and the page sizes (`first`) given through variables, nothing else.
-          const key = CostCache.key(queryHash, operation.name?.value, shape.pageSizeVariables.map((name) => coerced.coerced[name]));
+          // The cost depends on the operation and the list sizes (`first`, how many `ids`) given through variables, nothing else.
+          const key = CostCache.key(queryHash, operation.name?.value, shape.pageSizeVariables.map((name) => sizeOf(coerced.coerced[name])));
           let cost = costs.get(key);
           if (cost === undefined) {
             cost = complexityOf(schema, document, operation, request.variables) + shape.totalCounts * limits.totalCountCost;
@@ -114,4 +117,9 @@ function complexityOf(
     if (error instanceof GraphQLError) throw new RequestRefusedError(error.message);
     throw error;
   }
+}
+
+/** What a size variable contributes to the cost: a page size as given, a list of ids by its length. */
+function sizeOf(value: unknown): unknown {
+  return Array.isArray(value) ? value.length : value;
 }

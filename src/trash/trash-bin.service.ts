@@ -1,7 +1,9 @@
+import type { FilterQuery } from '@mikro-orm/core';
 import { BadUserInputError, NotFoundError } from '../errors';
 import { isUuid } from '../db/ids';
 import { countKeysetRows, type KeysetOrder } from '../db/keyset';
 import type { Page, PageArgs } from '../graphql/connection';
+import { decodeCursor } from '../graphql/cursor';
 import { findKeysetPage, type PageWithTotal } from '../graphql/keyset-page';
 import { DeletionService, type DeletionRestoreResult } from './deletion.service';
 import { runPurgePass } from './purge';
@@ -9,6 +11,7 @@ import { OnConflict } from './restore-set';
 import { RowCounts } from './row-counts';
 import type { ServiceContext } from '../service-context';
 import { trashedRowsVisibleTo } from './trash-listing';
+import { trashSearchConditions, validateTrashSearch, type TrashSearch } from './trash-search';
 import type { AnyTrashPolicy } from './trash-policy';
 import { TrashService, type RestorePlan } from './trash.service';
 import { withoutSoftDelete, type TrashableEntity } from './trashable.entity';
@@ -35,15 +38,22 @@ export class TrashBinService {
   /**
    * Everything in the trash, newest deletion first: the same keyset page is
    * read from each entity's partial trash index and merged, so a page costs
-   * one index range scan per entity type.
+   * one index range scan per entity type. A search narrows what the principal
+   * may see (its conditions are ANDed with the owner scope), never widens it.
    */
-  async list(args: PageArgs): Promise<PageWithTotal<TrashableEntity>> {
+  async list(args: PageArgs, search: TrashSearch = {}): Promise<PageWithTotal<TrashableEntity>> {
     const ownerId = this.context.access.trashedOwnerScope();
-    const requests = this.policies.map((policy) => ({
-      entity: policy.entity,
-      order: wholeTrash,
-      where: trashedRowsVisibleTo<TrashableEntity>('trashed', policy.ownerProperty as keyof TrashableEntity & string, ownerId),
-    }));
+    validateTrashSearch(search);
+    // Checked here too: a search that rules out every type reads no page that would check it.
+    if (args.after != null) decodeCursor(args.after, wholeTrash);
+    const requests: Array<{ entity: AnyTrashPolicy['entity']; order: KeysetOrder<TrashableEntity>; where: FilterQuery<TrashableEntity>; filtered: boolean }> = [];
+    for (const policy of this.policies) {
+      const conditions = trashSearchConditions(policy, search);
+      if (conditions === null) continue;
+      const visible = trashedRowsVisibleTo<TrashableEntity>('trashed', policy.ownerProperty as keyof TrashableEntity & string, ownerId);
+      const filtered = Object.keys(conditions).length > 0;
+      requests.push({ entity: policy.entity, order: wholeTrash, where: { $and: [visible, conditions] } as FilterQuery<TrashableEntity>, filtered });
+    }
     const pages = [];
     for (const request of requests) pages.push(await findKeysetPage(this.context.em, { ...request, first: args.first, after: args.after }));
     const merged = pages.flatMap((page) => page.edges).sort((a, b) => newestDeletionFirst(a.node, b.node));
@@ -51,8 +61,8 @@ export class TrashBinService {
     const countTotal = async () => {
       let total = 0;
       for (const request of requests) {
-        // An admin sees the whole trash, which the maintained row counts know; a member's own part is counted.
-        total += ownerId === null ? await counts.count(request.entity, 'trashed') : await countKeysetRows(this.context.em, request);
+        // An admin's unfiltered view is the whole trash, which the maintained row counts know; anything narrower is counted.
+        total += ownerId === null && !request.filtered ? await counts.count(request.entity, 'trashed') : await countKeysetRows(this.context.em, request);
       }
       return total;
     };

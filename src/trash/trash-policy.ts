@@ -55,4 +55,6 @@ export interface TrashPolicy<T extends TrashableEntity> {
   /** One level of children; thunks, because policies refer to each other. */
   cascadesTo: () => CascadeRelation[];
   requiresLive: () => RequiredParent[];
+  /** Text properties the trash search matches (case-insensitive substrings), each covered by the entity's trigram index. */
+  searchProperties: Array<keyof T & string>;
 }

@@ -78,17 +78,27 @@ export class TrashService<T extends TrashableEntity> {
    * exactly as for a missing record).
    */
   async findById(id: string, options: { includeDeleted: boolean }): Promise<T | null> {
+    return (await this.findByIds([id], options)).get(id) ?? null;
+  }
+
+  /**
+   * `findById` for many ids in one statement: an entry for every id found,
+   * holding the record, or null for a trashed record the principal may not
+   * see. Trashed records are not read at all unless `includeDeleted`; ids
+   * that are not UUIDs exist nowhere.
+   */
+  async findByIds(ids: readonly string[], options: { includeDeleted: boolean }): Promise<Map<string, T | null>> {
     if (options.includeDeleted) this.access.requireSignedIn();
-    if (!isUuid(id)) return null;
-    // A read: one plain row, not a managed entity (see rows.ts). The softDelete condition is explicit here.
+    const uuids = [...new Set(ids.filter(isUuid))];
+    if (uuids.length === 0) return new Map();
+    // A read: plain rows, not managed entities (see rows.ts). The softDelete condition is explicit here.
     const rows = await this.context.em
       .createQueryBuilder(this.policy.entity, 'e')
       .select('*')
-      .where((options.includeDeleted ? { id } : { id, deletedAt: null }) as unknown as FilterQuery<T>)
-      .limit(1)
+      .where((options.includeDeleted ? { id: { $in: uuids } } : { id: { $in: uuids }, deletedAt: null }) as unknown as FilterQuery<T>)
       .execute<Array<Record<string, unknown>>>('all', false);
-    const [record] = rowsToEntities(this.context.em, this.policy.entity, rows);
-    return record && this.isVisible(record) ? record : null;
+    const records = rowsToEntities(this.context.em, this.policy.entity, rows);
+    return new Map(records.map((record) => [record.id, this.isVisible(record) ? record : null]));
   }
 
   /** Live records are public; a trashed one only to admins and its owner. */

@@ -1,9 +1,10 @@
 import { Entity, Index, ManyToOne, Property, type Rel } from '@mikro-orm/core';
 import { Field, ObjectType } from 'type-graphql';
 import { Trashable, TrashableEntity } from '../../trash/trashable.entity';
+import { Node } from '../../graphql/node.interface';
 import { User } from '../user/user.entity';
 
-@ObjectType({ implements: Trashable, simpleResolvers: true, description: 'Written by a user; trashed, restored and purged together with its author.' })
+@ObjectType({ implements: [Node, Trashable], simpleResolvers: true, description: 'Written by a user; trashed, restored and purged together with its author.' })
 @Entity({ tableName: 'posts' })
 @Index({
   name: 'posts_live_order_idx',
@@ -36,6 +37,15 @@ import { User } from '../user/user.entity';
 @Index({
   name: 'posts_purge_idx',
   expression: 'create index "posts_purge_idx" on "posts" ("purge_at") where "purge_at" is not null',
+})
+// Searching the trash: substrings of the title (pg_trgm), and "trashed by".
+@Index({
+  name: 'posts_trash_search_idx',
+  expression: 'create index "posts_trash_search_idx" on "posts" using gin ("title" gin_trgm_ops) where "deleted_at" is not null',
+})
+@Index({
+  name: 'posts_trash_deleted_by_idx',
+  expression: 'create index "posts_trash_deleted_by_idx" on "posts" ("deleted_by", "deleted_at" desc, "id" desc) where "deleted_at" is not null',
 })
 export class Post extends TrashableEntity {
   /** Resolved by a field resolver that also finds trashed authors; see PostResolver. */

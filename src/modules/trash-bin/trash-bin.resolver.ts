@@ -5,12 +5,17 @@ import { PageArgs } from '../../graphql/connection';
 import { OnConflict } from '../../trash/restore-set';
 import { RestoreDeletionPayload } from './restore.types';
 import { RestorePreview, TrashConnection } from './trash-bin.types';
+import { TrashFilter } from './trash-filter.input';
 
 @Resolver()
 export class TrashBinResolver {
   @Query(() => TrashConnection, { description: 'Everything in the trash, newest deletion first.', complexity: connectionCost })
-  async trash(@Args(() => PageArgs) args: PageArgs, @Ctx() { services }: RequestContext): Promise<TrashConnection> {
-    const { page, countTotal } = await services.trashBin.list(args);
+  async trash(
+    @Args(() => PageArgs) args: PageArgs,
+    @Arg('filter', () => TrashFilter, { nullable: true, description: 'Only what matches every condition given.' }) filter: TrashFilter | null,
+    @Ctx() { services }: RequestContext,
+  ): Promise<TrashConnection> {
+    const { page, countTotal } = await services.trashBin.list(args, filter ?? {});
     return TrashConnection.of(page, countTotal);
   }
 

@@ -1,9 +1,10 @@
 import { Entity, Index, Property, Unique } from '@mikro-orm/core';
 import { Field, ObjectType } from 'type-graphql';
 import { Trashable, TrashableEntity } from '../../trash/trashable.entity';
+import { Node } from '../../graphql/node.interface';
 
 @ObjectType({
-  implements: Trashable,
+  implements: [Node, Trashable],
   // No middlewares or auth checker run on plain fields: type-graphql can skip its per-field wrapper.
   simpleResolvers: true,
   description: 'A person with an account. Deleting a user moves it to the trash, from where it can be restored.',
@@ -39,6 +40,16 @@ import { Trashable, TrashableEntity } from '../../trash/trashable.entity';
 @Index({
   name: 'users_purge_idx',
   expression: 'create index "users_purge_idx" on "users" ("purge_at") where "purge_at" is not null',
+})
+// Searching the trash: substrings of username, email and displayName (pg_trgm), and "trashed by".
+@Index({
+  name: 'users_trash_search_idx',
+  expression:
+    'create index "users_trash_search_idx" on "users" using gin ("username" gin_trgm_ops, "email" gin_trgm_ops, "display_name" gin_trgm_ops) where "deleted_at" is not null',
+})
+@Index({
+  name: 'users_trash_deleted_by_idx',
+  expression: 'create index "users_trash_deleted_by_idx" on "users" ("deleted_by", "deleted_at" desc, "id" desc) where "deleted_at" is not null',
 })
 export class User extends TrashableEntity {
   @Field(() => String, { description: 'Unique among live users, ignoring case; case is preserved.' })
