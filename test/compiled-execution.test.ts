@@ -33,6 +33,12 @@ describe('compiled execution (graphql-jit behind Apollo Server)', () => {
     }
   });
 
+  it('uses the default of a non-null variable the request leaves out', async () => {
+    const response = await server.gql('query Page($first: Int! = 1, $includeDeleted: Boolean! = true) { users(first: $first, includeDeleted: $includeDeleted) { nodes { id } } }', {});
+    expect(response.errors).toBeUndefined();
+    expect(response.data.users.nodes).toHaveLength(1);
+  });
+
   it('keeps a resolver’s error code and path, with the other fields still answered', async () => {
     const missing = '00000000-0000-7000-8000-000000000404';
     const response = await server.gql(`mutation { deleteUser(id: "${missing}") { id } }`);

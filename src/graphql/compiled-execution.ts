@@ -1,6 +1,6 @@
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
-import { type DocumentNode, execute, type ExecutionResult, getVariableValues, GraphQLError, type GraphQLSchema, printSchema } from 'graphql';
+import { type DocumentNode, execute, type ExecutionResult, getVariableValues, GraphQLError, type GraphQLSchema, printSchema, valueFromASTUntyped, type VariableDefinitionNode } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 
 /** Distinct operations compiled per parsed document; a document rarely holds more than a handful. */
@@ -37,7 +37,7 @@ export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
   };
 
   const executor: GatewayExecutor = async (request) => {
-    const variables = request.request.variables ?? {};
+    const variables = withDefaults(request.operation?.variableDefinitions, request.request.variables ?? {});
     // No operation by that name (or none named among several): graphql-js words the error as Apollo expects it.
     if (!request.operation) return execute({ schema, document: request.document, operationName: request.request.operationName, variableValues: variables });
     const query = compile(request.document, request.operationName);
@@ -63,6 +63,20 @@ export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
     },
     async stop() {},
   };
+}
+
+/**
+ * The request's variables, with the default of each one it leaves out written
+ * in as if the client had sent it: graphql-jit 0.8.9 refuses an omitted
+ * `$flag: Boolean! = false` as "not provided", where GraphQL uses the default.
+ */
+function withDefaults(definitions: readonly VariableDefinitionNode[] | undefined, variables: Record<string, unknown>): Record<string, unknown> {
+  let filled: Record<string, unknown> | undefined;
+  for (const definition of definitions ?? []) {
+    const name = definition.variable.name.value;
+    if (definition.defaultValue && !Object.hasOwn(variables, name)) (filled ??= { ...variables })[name] = valueFromASTUntyped(definition.defaultValue);
+  }
+  return filled ?? variables;
 }
 
 /**
