@@ -156,7 +156,7 @@ export function printReport(run: BenchRun, history: BenchRun[], print: (line: st
   }
   if (run.profile) {
     print('');
-    print(`CPU profile of the measured server (node --cpu-prof, whole run: start-up, warmups and measurements; ${run.profile.busyMs} ms busy)`);
+    print(`CPU profile of the measured server (node --cpu-prof, from its first request: warmups and measurements; ${run.profile.busyMs} ms busy)`);
     print('  self time, top functions:');
     for (const entry of run.profile.functions.slice(0, 15)) print(`  ${entry.share.toFixed(1).padStart(5)}%  ${entry.name}  ${entry.where}`);
     print('  inclusive time (the function and what it called):');
