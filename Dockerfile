@@ -1,5 +1,6 @@
+# Node 24 is the supported LTS line the image runs on; the code itself also runs on Node 20.19+ (see package.json engines).
 # Build stage: install all dependencies (TypeScript is a devDependency) and compile src/ to dist/.
-FROM node:20-bookworm-slim AS build
+FROM node:24.22.3-bookworm-slim AS build
 WORKDIR /app
 # Manifests first, so the dependency layer is reused while only the sources change.
 COPY package.json package-lock.json ./
@@ -9,7 +10,7 @@ COPY src ./src
 RUN npm run build
 
 # Runtime stage: production dependencies and the compiled output only.
-FROM node:20-bookworm-slim AS runtime
+FROM node:24.22.3-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

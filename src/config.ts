@@ -99,6 +99,10 @@ export interface TrashSettings {
   readonly purgeIntervalSeconds: number;
   /** Rows removed per transaction by the retention job, to keep locks and WAL bursts short. */
   readonly purgeBatchSize: number;
+  /** Most trashed records (with their children) one emptyTrash call purges, so no request holds the database for long. */
+  readonly emptyTrashMaxRecords: number;
+  /** Time after which an emptyTrash call starts no new batch. */
+  readonly emptyTrashMaxMs: number;
 }
 
 const environmentSchema = z.object({
@@ -123,6 +127,8 @@ const environmentSchema = z.object({
   TRASH_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
   PURGE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
   PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+  EMPTY_TRASH_MAX_RECORDS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+  EMPTY_TRASH_MAX_MS: z.coerce.number().int().min(1).max(600_000).default(2000),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   JWT_ISSUER: z.string().min(1).optional(),
@@ -173,6 +179,8 @@ const acceptedForms: Record<string, string> = {
   TRASH_RETENTION_DAYS: 'a whole number of days from 0 (no automatic purge) to 36500',
   PURGE_INTERVAL_SECONDS: 'a whole number of seconds from 1 to 86400',
   PURGE_BATCH_SIZE: 'a whole number from 1 to 100000',
+  EMPTY_TRASH_MAX_RECORDS: 'a whole number from 1 to 1000000',
+  EMPTY_TRASH_MAX_MS: 'a whole number of milliseconds from 1 to 600000',
   JWT_SECRET: 'a secret of at least 32 characters',
   JWT_JWKS_URL: 'an http(s) URL of a JSON Web Key Set',
   JWT_ISSUER: 'the expected iss claim',
@@ -246,6 +254,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionDays: values.TRASH_RETENTION_DAYS,
       purgeIntervalSeconds: values.PURGE_INTERVAL_SECONDS,
       purgeBatchSize: values.PURGE_BATCH_SIZE,
+      emptyTrashMaxRecords: values.EMPTY_TRASH_MAX_RECORDS,
+      emptyTrashMaxMs: values.EMPTY_TRASH_MAX_MS,
     }),
     auth: Object.freeze({
       secret: hasKey ? values.JWT_SECRET : DEVELOPMENT_JWT_SECRET,

@@ -43,6 +43,6 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   // An expected way to fail says so in one line; anything else keeps its stack for whoever investigates.
-  console.error(error instanceof DatabaseUnreachableError ? error.message : error);
+  console.error(error instanceof DatabaseUnreachableError || error instanceof ConfigError ? error.message : error);
   process.exit(1);
 });

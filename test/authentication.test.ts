@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK, type KeyLike } from 'jose';
+import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ADMIN_SUB, runTokenCommand } from '../src/cli/token';
 import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../src/config';
@@ -104,8 +104,8 @@ describe('JWT_MAX_AGE', () => {
 describe('RS256 / ES256 tokens from a JWKS', () => {
   let server: TestServer;
   let jwks: http.Server;
-  let rsa: { privateKey: KeyLike; publicJwk: JWK };
-  let ec: { privateKey: KeyLike; publicJwk: JWK };
+  let rsa: { privateKey: CryptoKey; publicJwk: JWK };
+  let ec: { privateKey: CryptoKey; publicJwk: JWK };
   const issuer = 'https://issuer.test';
   const audience = 'trash-graphql';
 
@@ -114,7 +114,7 @@ describe('RS256 / ES256 tokens from a JWKS', () => {
     return { privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
   }
 
-  function sign(alg: 'RS256' | 'ES256', key: { privateKey: KeyLike; publicJwk: JWK }, claims: { iss?: string; aud?: string; role?: string } = {}) {
+  function sign(alg: 'RS256' | 'ES256', key: { privateKey: CryptoKey; publicJwk: JWK }, claims: { iss?: string; aud?: string; role?: string } = {}) {
     return new SignJWT({ role: claims.role ?? 'admin' })
       .setProtectedHeader({ alg, kid: key.publicJwk.kid })
       .setSubject(ADMIN_ID)

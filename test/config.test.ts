@@ -14,7 +14,7 @@ describe('configuration', () => {
       dataDir: path.resolve('.data'),
       logLevel: 'info',
       logSqlValues: false,
-      trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 1000 },
+      trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 1000, emptyTrashMaxRecords: 2000, emptyTrashMaxMs: 2000 },
       auth: { secret: DEVELOPMENT_JWT_SECRET, jwksUrl: undefined, issuer: undefined, audience: undefined, usingDevelopmentSecret: true, maxAgeS: undefined },
       limits: {
         depth: 8,
@@ -53,6 +53,8 @@ describe('configuration', () => {
       TRASH_RETENTION_DAYS: '0',
       PURGE_INTERVAL_SECONDS: '60',
       PURGE_BATCH_SIZE: '250',
+      EMPTY_TRASH_MAX_RECORDS: '500',
+      EMPTY_TRASH_MAX_MS: '750',
       JWT_SECRET: 's'.repeat(32),
       JWT_ISSUER: 'https://issuer.example',
       JWT_AUDIENCE: 'trash-api',
@@ -90,7 +92,7 @@ describe('configuration', () => {
       dataDir: '/var/lib/trash',
       logLevel: 'warn',
       logSqlValues: true,
-      trash: { retentionDays: 0, purgeIntervalSeconds: 60, purgeBatchSize: 250 },
+      trash: { retentionDays: 0, purgeIntervalSeconds: 60, purgeBatchSize: 250, emptyTrashMaxRecords: 500, emptyTrashMaxMs: 750 },
       auth: { secret: 's'.repeat(32), jwksUrl: undefined, issuer: 'https://issuer.example', audience: 'trash-api', usingDevelopmentSecret: false, maxAgeS: 43_200 },
       limits: {
         depth: 6,

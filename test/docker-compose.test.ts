@@ -1,9 +1,16 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { findFreePort } from '../src/db/embedded-postgres';
+import { createTestDatabase } from './helpers/database';
 
-// Docker is not needed here: these tests pin the structure of the container files.
+// Docker is not needed here: these tests pin the structure of the container files, and start
+// the built server with exactly the environment compose gives it.
 
 const repoRoot = path.resolve(__dirname, '..');
 const readRepoFile = (name: string): string => readFileSync(path.resolve(__dirname, '..', name), 'utf8');
@@ -37,6 +44,21 @@ function environmentOf(name: string): Record<string, string> {
   return Object.fromEntries(
     Object.entries(asMapping(environment, `environment of "${name}"`)).map(([key, value]) => [key, value == null ? '' : String(value)]),
   );
+}
+
+/**
+ * Compose's interpolation of `${VAR}`, `${VAR:-default}`, `${VAR:?message}` and `$$` from the
+ * caller's environment; a required variable that is unset fails as `docker compose up` would.
+ */
+function interpolate(value: string, env: Record<string, string | undefined>): string {
+  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g, (whole, name?: string, operator?: string, argument?: string) => {
+    if (whole === '$$') return '$';
+    const set = env[name!];
+    const missing = operator?.startsWith(':') ? !set : set === undefined;
+    if (missing && operator?.endsWith('?')) throw new Error(`required variable ${name} is missing a value: ${argument}`);
+    if (missing && operator?.endsWith('-')) return argument ?? '';
+    return set ?? '';
+  });
 }
 
 /** Container-side ports of a service's `ports:`, in short ("8080:80/tcp") or long ({ target }) syntax. */
@@ -185,6 +207,59 @@ describe('docker-compose.yml', () => {
   it('runs the server in production', () => {
     expect(environmentOf('server').NODE_ENV).toBe('production');
   });
+
+  it('requires JWT_SECRET from the caller, with a message, instead of a default anyone could read', () => {
+    const { JWT_SECRET } = environmentOf('server');
+    expect(JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?.*\S.*\}$/);
+    expect(() => interpolate(JWT_SECRET, {})).toThrow(/JWT_SECRET.*openssl rand/);
+  });
+
+  it(
+    "starts the built server with exactly the server service's environment, and it becomes ready",
+    async () => {
+      const database = await createTestDatabase();
+      const workDir = await mkdtemp(path.join(os.tmpdir(), 'trash-graphql-compose-'));
+      const caller = { JWT_SECRET: randomBytes(32).toString('hex') };
+      const environment = Object.fromEntries(
+        Object.entries({ ...envOf(finalStage()), ...environmentOf('server') }).map(([key, value]) => [key, interpolate(value, caller)]),
+      );
+      // The one substitution: the database is this run's, not the compose network's "postgres" host. And the
+      // port is a free one on this machine; the container's is fixed.
+      const port = String(await findFreePort());
+      const env = { ...environment, DATABASE_URL: database.url, PORT: port };
+      const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'main.js')], { cwd: workDir, env });
+      const output: string[] = [];
+      child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      try {
+        let ready = 0;
+        for (const deadline = Date.now() + 60_000; Date.now() < deadline && child.exitCode === null; ) {
+          ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.status, () => 0);
+          if (ready === 200) break;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        expect(ready, output.join('')).toBe(200);
+        // Compose's own health check of the service, run as written.
+        const healthcheck = asMapping(service('server').healthcheck, 'server healthcheck').test as string[];
+        expect(healthcheck.slice(0, 2)).toEqual(['CMD', 'node']);
+        const probe = spawnSync(process.execPath, healthcheck.slice(2), { env, timeout: 20_000 });
+        expect(probe.status).toBe(0);
+        const answer = await fetch(`http://127.0.0.1:${port}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ users(first: 1) { nodes { id } } }' }),
+        });
+        expect(await answer.json()).toEqual({ data: { users: { nodes: [] } } });
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+        await rm(workDir, { recursive: true, force: true });
+        await database.drop();
+      }
+    },
+    120_000,
+  );
 });
 
 describe('docker-compose.yml replica profile', () => {
@@ -228,6 +303,14 @@ describe('docker-compose.yml replica profile', () => {
 });
 
 describe('Dockerfile', () => {
+  it('bases every stage on one exact release of a supported Node LTS line (22 or 24)', () => {
+    const bases = dockerfileStagesOf('Dockerfile').map((stage) => stage[0].args.split(/\s+/)[0]);
+    const versions = bases.map((image) => /^node:(\d+)\.(\d+)\.(\d+)-/.exec(image));
+    expect(versions.every(Boolean), bases.join(', ')).toBe(true);
+    expect(new Set(versions.map((match) => match![0])).size).toBe(1);
+    expect(['22', '24']).toContain(versions[0]![1]);
+  });
+
   it('builds in a separate stage from the one it runs', () => {
     expect(dockerfileStagesOf('Dockerfile').length).toBeGreaterThanOrEqual(2);
   });

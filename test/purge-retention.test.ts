@@ -12,7 +12,7 @@ const clock = () => new Date(now.getTime());
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ clock, config: { trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 2 } } });
+  server = await startTestServer({ clock, config: { trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 2, emptyTrashMaxRecords: 100_000, emptyTrashMaxMs: 60_000 } } });
 });
 afterAll(() => server?.stop());
 
@@ -169,7 +169,7 @@ describe('retention', () => {
         new RetentionJob({
           orm: server.app.orm,
           clock,
-          settings: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 2 },
+          settings: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 2, emptyTrashMaxRecords: 100_000, emptyTrashMaxMs: 60_000 },
           policies: trashPolicies,
           logger: pino({ level: 'silent' }),
         }),
@@ -214,7 +214,7 @@ describe('npm run purge', () => {
 
 describe('TRASH_RETENTION_DAYS=0', () => {
   it('schedules no automatic purge: purgeAt stays null and the job leaves the record', async () => {
-    const keeper = await startTestServer({ clock, config: { trash: { retentionDays: 0, purgeIntervalSeconds: 3600, purgeBatchSize: 100 } } });
+    const keeper = await startTestServer({ clock, config: { trash: { retentionDays: 0, purgeIntervalSeconds: 3600, purgeBatchSize: 100, emptyTrashMaxRecords: 100_000, emptyTrashMaxMs: 60_000 } } });
     try {
       const user = await createUser(keeper);
       const trashed = await keeper.gql(`mutation($id: ID!) { deleteUser(id: $id) { purgeAt isDeleted } }`, { id: user.id });

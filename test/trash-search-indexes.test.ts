@@ -69,7 +69,7 @@ function flatten(plan: PlanNode): PlanNode[] {
 function serviceContext(member?: string): ServiceContext {
   const em = orm.em.fork();
   const access = member ? new Access({ role: 'member', id: member }, em, async () => true) : systemAccess(em);
-  return { em, clock: () => new Date(), access, trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 1000 } };
+  return { em, clock: () => new Date(), access, trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 1000, emptyTrashMaxRecords: 2000, emptyTrashMaxMs: 2000 } };
 }
 
 /** Lists a page of the trash and its totalCount exactly as the API does, then EXPLAINs every statement sent. */

@@ -22,7 +22,7 @@ export async function runPurgeCommand(argv: readonly string[], env: NodeJS.Proce
   const { reschedule } = parseFlags(argv, { reschedule: { type: 'boolean', default: false } }, 'usage: npm run purge [-- --reschedule]');
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
-  const database = await openDatabase(config, logger, ormOptions);
+  const database = await openDatabase(config, logger, ormOptions, { shareRunningCluster: true });
   try {
     if (reschedule) {
       return { rescheduled: await reschedulePurges(database.orm, trashPolicies, config.trash.retentionDays) };

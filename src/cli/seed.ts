@@ -40,7 +40,7 @@ export async function runSeedCommand(argv: readonly string[], env: NodeJS.Proces
   const { force } = parseFlags(argv, { force: { type: 'boolean', default: false } }, USAGE);
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
-  const database = await openDatabase(config, logger, ormOptions);
+  const database = await openDatabase(config, logger, ormOptions, { shareRunningCluster: true });
   try {
     const existing = await countRows(database.orm, 'users');
     if (existing > 0 && !force) {

@@ -23,11 +23,25 @@ export type OrmOptionsFor = (clientUrl: string, logger?: Logger, settings?: OrmS
 // Arbitrary constant shared by every instance: only one of them migrates at a time.
 const MIGRATION_LOCK_KEY = 7_302_118_001;
 
-/** Connects to DATABASE_URL, or to an embedded PostgreSQL on DATA_DIR, and applies pending migrations. */
-export async function openDatabase(config: Config, logger: Logger, ormOptions: OrmOptionsFor): Promise<Database> {
+/**
+ * Connects to DATABASE_URL, or to an embedded PostgreSQL on DATA_DIR, and applies pending migrations.
+ * A command-line tool (`shareRunningCluster`) uses the embedded cluster of a running server when there
+ * is one; a second server on the same DATA_DIR is refused.
+ */
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  ormOptions: OrmOptionsFor,
+  options: { shareRunningCluster?: boolean } = {},
+): Promise<Database> {
   const embedded = config.databaseUrl
     ? undefined
-    : await startEmbeddedPostgres({ dataDir: config.dataDir, durable: true, logger });
+    : await startEmbeddedPostgres({
+        dataDir: config.dataDir,
+        durable: true,
+        logger,
+        whenAlreadyRunning: options.shareRunningCluster ? 'share' : 'refuse',
+      });
   try {
     const url = config.databaseUrl ?? embedded!.url;
     await waitForDatabase(url, { timeoutS: config.database.connectTimeoutS, logger });

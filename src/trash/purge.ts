@@ -78,6 +78,8 @@ export async function purgeRecords<T extends TrashableEntity>(
 export interface PurgePassResult {
   /** Rows removed, cascaded children included. */
   removed: number;
+  /** Records selected as due and purged (their children not counted). */
+  records: number;
   batches: number;
   /** True when another purger held the lock and this pass stopped without waiting. */
   skipped: boolean;
@@ -89,6 +91,10 @@ export interface PurgePassOptions {
   batchSize: number;
   /** Wait for a running purger (emptyTrash), or give up at once (the periodic job). */
   waitForLock: boolean;
+  /** Stop after this many due records (their children go with them); unbounded when absent. */
+  maxRecords?: number;
+  /** Start no new batch once this much time has passed (the first batch always runs); unbounded when absent. */
+  maxDurationMs?: number;
 }
 
 /**
@@ -103,11 +109,15 @@ export async function runPurgePass(
   policies: readonly AnyTrashPolicy[],
   options: PurgePassOptions,
 ): Promise<PurgePassResult> {
-  const result: PurgePassResult = { removed: 0, batches: 0, skipped: false };
+  const result: PurgePassResult = { removed: 0, records: 0, batches: 0, skipped: false };
   const comparison = options.due.inclusive ? '<=' : '<';
+  const budget = () => (options.maxRecords ?? Number.POSITIVE_INFINITY) - result.records;
+  const startedAt = Date.now();
+  const outOfTime = () => result.batches > 0 && Date.now() - startedAt >= (options.maxDurationMs ?? Number.POSITIVE_INFINITY);
   for (const policy of policies) {
     const table = tableName(context.em, policy.entity);
-    for (;;) {
+    while (budget() > 0 && !outOfTime()) {
+      const batchSize = Math.min(options.batchSize, budget());
       const batch = await context.em.transactional(async (em) => {
         const connection = em.getConnection();
         const transaction = em.getTransactionContext();
@@ -118,7 +128,7 @@ export async function runPurgePass(
           `select id, deletion_id from "${table}"
             where deleted_at is not null and "${options.due.column}" ${comparison} ?
             order by "${options.due.column}" limit ? for update skip locked`,
-          [options.due.before, options.batchSize],
+          [options.due.before, batchSize],
           'all',
           transaction,
         );
@@ -141,7 +151,8 @@ export async function runPurgePass(
       });
       result.batches += 1;
       result.removed += batch.removed;
-      if (batch.records < options.batchSize) break;
+      result.records += batch.records;
+      if (batch.records < batchSize) break;
     }
   }
   return result;

@@ -24,6 +24,14 @@ export interface RestorePreview extends RestorePlan {
   restorable: boolean;
 }
 
+/** What one bounded emptyTrash call did, and what it left for the next call. */
+export interface EmptyTrashProgress {
+  /** Rows removed, cascaded children included. */
+  removedRows: number;
+  /** Trashed rows still due (trashed before olderThan) after this call. */
+  remainingRows: number;
+}
+
 /** The trash as one place, across every trashable entity: list it, preview a restore, empty it. */
 export class TrashBinService {
   private readonly deletions: DeletionService;
@@ -85,9 +93,8 @@ export class TrashBinService {
       plan = await this.deletions.preview(args.deletionId, args.onConflict);
     } else {
       const found = await this.findAnywhere(args.id!);
-      const trash = found && new TrashService(found.policy, this.context);
-      if (!found || !trash!.isVisible(found.record)) throw new NotFoundError('Record', args.id!);
-      plan = await trash!.planRestore(found.record, args.onConflict);
+      if (!found) throw new NotFoundError('Record', args.id!);
+      plan = await new TrashService(found.policy, this.context).planRestore(found.record, args.onConflict);
     }
     return { ...plan, restorable: plan.conflicts.length === 0 && plan.blockedBy.length === 0 };
   }
@@ -97,26 +104,73 @@ export class TrashBinService {
     return this.deletions.restore(deletionId, onConflict);
   }
 
-  /** Purges everything trashed before `olderThan` (default: now); returns the rows removed. */
-  async empty(olderThan: Date | null | undefined): Promise<number> {
+  /**
+   * Purges what was trashed before `olderThan` (default: now), at most `limit`
+   * records (default and ceiling: EMPTY_TRASH_MAX_RECORDS) with their children,
+   * in transactions of PURGE_BATCH_SIZE records, starting no new transaction
+   * after EMPTY_TRASH_MAX_MS, so that one call holds the database only
+   * briefly; returns the rows removed. A caller empties a large trash by
+   * calling again until nothing is removed.
+   */
+  async empty(olderThan: Date | null | undefined, limit?: number | null): Promise<number> {
     this.context.access.requireAdmin();
-    const before = olderThan ?? this.context.clock();
-    if (Number.isNaN(before.getTime())) throw new BadUserInputError('Invalid olderThan: not a date-time', 'olderThan');
+    const before = this.cutoff(olderThan);
+    const maxRecords = this.recordLimit(limit);
     const result = await runPurgePass(this.context, this.policies, {
       due: { column: 'deleted_at', before, inclusive: false },
       batchSize: this.context.trash.purgeBatchSize,
       waitForLock: true,
+      maxRecords,
+      maxDurationMs: this.context.trash.emptyTrashMaxMs,
     });
     return result.removed;
   }
 
+  /** `empty`, then how many due rows remain: what a client needs to know whether to call again. */
+  async emptyStep(olderThan: Date | null | undefined, limit?: number | null): Promise<EmptyTrashProgress> {
+    this.context.access.requireAdmin();
+    const before = this.cutoff(olderThan);
+    const removedRows = await this.empty(before, limit);
+    let remainingRows = 0;
+    for (const policy of this.policies) {
+      // Served by the partial trash index (deleted_at where deleted_at is not null).
+      const due = { deletedAt: { $ne: null, $lt: before } };
+      remainingRows += await this.context.em.count(policy.entity, due, withoutSoftDelete);
+    }
+    return { removedRows, remainingRows };
+  }
+
+  private cutoff(olderThan: Date | null | undefined): Date {
+    const before = olderThan ?? this.context.clock();
+    if (Number.isNaN(before.getTime())) throw new BadUserInputError('Invalid olderThan: not a date-time', 'olderThan');
+    return before;
+  }
+
+  private recordLimit(limit: number | null | undefined): number {
+    const ceiling = this.context.trash.emptyTrashMaxRecords;
+    if (limit == null) return ceiling;
+    if (!Number.isInteger(limit) || limit < 1 || limit > ceiling) {
+      throw new BadUserInputError(`Invalid limit: must be from 1 to ${ceiling}`, 'limit');
+    }
+    return limit;
+  }
+
+  /**
+   * The record with this id that the principal may see, in whichever table
+   * holds it. Every table is asked, with the visibility condition in the
+   * query, so that another member's trashed record and a missing id run the
+   * same statements: the trash cannot be probed by timing.
+   */
   private async findAnywhere(id: string): Promise<{ policy: AnyTrashPolicy; record: TrashableEntity } | undefined> {
     if (!isUuid(id)) return undefined;
+    const ownerId = this.context.access.trashedOwnerScope();
+    let found: { policy: AnyTrashPolicy; record: TrashableEntity } | undefined;
     for (const policy of this.policies) {
-      const record = await this.context.em.findOne(policy.entity, { id }, withoutSoftDelete);
-      if (record) return { policy, record: record as TrashableEntity };
+      const visible = trashedRowsVisibleTo<TrashableEntity>('all', policy.ownerProperty as keyof TrashableEntity & string, ownerId);
+      const record = await this.context.em.findOne(policy.entity, { $and: [{ id }, visible] }, withoutSoftDelete);
+      if (record) found ??= { policy, record: record as TrashableEntity };
     }
-    return undefined;
+    return found;
   }
 }
 

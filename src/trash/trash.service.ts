@@ -157,7 +157,12 @@ export class TrashService<T extends TrashableEntity> {
           { field: 'expectedVersion' },
         );
       }
+      const comparator = em.getComparator();
+      const before = comparator.prepareEntity(record);
       apply(record);
+      // A change to nothing (no fields, or the current values) is not a change: no version, no event.
+      const changes = comparator.diffEntities(this.policy.entity.name, before, comparator.prepareEntity(record));
+      if (Object.keys(changes).length === 0) return record;
       this.audit.record(em, { action: AuditAction.UPDATE, entityType: this.policy.typeName, entityId: id, affected: 1 });
       await em.flush();
       return record;
@@ -482,7 +487,7 @@ export class TrashService<T extends TrashableEntity> {
     if (!isUuid(id)) return Promise.reject(this.notFound(id));
     return this.inTransaction(async (em) => {
       if (options.lockParents) await this.lockParentsOf(em, id);
-      const record = await em.findOne(this.policy.entity, { id } as FilterQuery<T>, {
+      const record = await em.findOne(this.policy.entity, this.visibleWithId(id), {
         ...withoutSoftDelete,
         lockMode: LockMode.PESSIMISTIC_WRITE,
         refresh: true,
@@ -500,12 +505,22 @@ export class TrashService<T extends TrashableEntity> {
     const [row] = await em
       .createQueryBuilder(this.policy.entity, 'e')
       .select(columns)
-      .where({ id } as FilterQuery<T>)
+      .where(this.visibleWithId(id))
       .execute<Record<string, string>[]>('all', false);
     if (!row) return;
     for (const [index, parent] of parents.entries()) {
       if (row[columns[index]]) await this.lockParent(em, parent, row[columns[index]]);
     }
+  }
+
+  /**
+   * The record with this id if the principal may see it: another member's
+   * trashed record is not even read, so that it runs exactly the statements
+   * of a missing id and the trash cannot be probed by timing.
+   */
+  private visibleWithId(id: string): FilterQuery<T> {
+    const visible = trashedRowsVisibleTo<T>('all', this.policy.ownerProperty, this.access.trashedOwnerScope());
+    return { $and: [{ id }, visible] } as FilterQuery<T>;
   }
 
   private lockParent(em: EntityManager, parent: RequiredParent, parentId: string): Promise<TrashableEntity | null> {

@@ -4,7 +4,7 @@ import type { RequestContext } from '../../request-context';
 import { PageArgs } from '../../graphql/connection';
 import { OnConflict } from '../../trash/restore-set';
 import { RestoreDeletionPayload } from './restore.types';
-import { RestorePreview, TrashConnection } from './trash-bin.types';
+import { EmptyTrashProgress, RestorePreview, TrashConnection } from './trash-bin.types';
 import { TrashFilter } from './trash-filter.input';
 
 @Resolver()
@@ -42,11 +42,27 @@ export class TrashBinResolver {
     return services.trashBin.restoreDeletion(deletionId, onConflict);
   }
 
-  @Mutation(() => Int, { description: 'Purges everything trashed before olderThan (default: now); returns the rows removed.' })
+  @Mutation(() => Int, {
+    description:
+      'Purges what was trashed before olderThan (default: now), at most limit records with their children per call; ' +
+      'returns the rows removed. Call again until it returns 0, or use emptyTrashStep to see what remains.',
+  })
   emptyTrash(
     @Arg('olderThan', () => Date, { nullable: true }) olderThan: Date | null,
+    @Arg('limit', () => Int, { nullable: true, description: 'Most records to purge in this call; default and ceiling: the server\'s EMPTY_TRASH_MAX_RECORDS.' })
+    limit: number | null,
     @Ctx() { services }: RequestContext,
   ): Promise<number> {
-    return services.trashBin.empty(olderThan);
+    return services.trashBin.empty(olderThan, limit);
+  }
+
+  @Mutation(() => EmptyTrashProgress, { description: 'One bounded emptyTrash call that also reports how many due rows remain.' })
+  emptyTrashStep(
+    @Arg('olderThan', () => Date, { nullable: true }) olderThan: Date | null,
+    @Arg('limit', () => Int, { nullable: true, description: 'Most records to purge in this call; default and ceiling: the server\'s EMPTY_TRASH_MAX_RECORDS.' })
+    limit: number | null,
+    @Ctx() { services }: RequestContext,
+  ): Promise<EmptyTrashProgress> {
+    return services.trashBin.emptyStep(olderThan, limit);
   }
 }

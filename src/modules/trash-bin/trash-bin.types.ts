@@ -98,3 +98,12 @@ export class RestorePreview {
     return this.preview.renames.slice(0, first);
   }
 }
+
+@ObjectType({ description: 'What one bounded emptyTrash call removed, and what it left for the next one.' })
+export class EmptyTrashProgress {
+  @Field(() => Int, { description: 'Rows removed by this call, cascaded children included.' })
+  removedRows!: number;
+
+  @Field(() => Int, { description: 'Trashed rows still due (trashed before olderThan); 0 when the trash is empty up to then.' })
+  remainingRows!: number;
+}
