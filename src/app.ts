@@ -25,6 +25,9 @@ import { answerUnparsableRequest, registerNotFoundResponse } from './http/error-
 import { CONSISTENCY_TOKEN_HEADER, readRoutingPlugin, registerConsistencyTokenHeader } from './http/consistency';
 import { registerHealthRoutes } from './http/health';
 import { serveStartupProbes } from './http/startup-probes';
+import { registerWebApp } from './http/web-app';
+import { startSubscriptionServer, subscriptionsOverHttpRefused } from './http/subscriptions';
+import { TrashEventBus } from './events/trash-event-bus';
 import { createLogger, withSafeErrorLogging } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { MetricsEndpoint } from './observability/metrics-endpoint';
@@ -74,6 +77,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw error;
   }
   let readRouter: ReadRouter | undefined;
+  let stopEvents = async () => {};
   try {
     const isProduction = config.nodeEnv === 'production';
     const schema = await buildAppSchema();
@@ -104,7 +108,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (closing) reply.header('connection', 'close');
     });
     const metrics = new Metrics(database.orm, trashPolicies, config.metricsAccess);
-    const observer = combineObservers(trashChangeLogger(logger), metrics);
+    const trashEvents = new TrashEventBus({
+      connectionString: database.url,
+      logger,
+      clock,
+    });
+    await trashEvents.start();
+    stopEvents = () => trashEvents.stop();
+    const observer = combineObservers(trashChangeLogger(logger), metrics, trashEvents);
     if (config.replicas.urls.length > 0) {
       const replicaMetrics = new ReplicaMetrics(metrics.registry, () => readRouter?.status() ?? []);
       readRouter = await ReadRouter.open(database.orm, config, logger, ormOptions, replicaMetrics);
@@ -112,6 +123,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
     registerRequestLog(http, logger, (outcome) => metrics.observeRequest(outcome));
     registerHealthRoutes(http, database.orm);
+    if (config.serveWebApp) registerWebApp(http, logger);
     registerNotFoundResponse(http);
     const metricsEndpoint = config.metrics ? new MetricsEndpoint(http, metrics, config.metricsAccess) : undefined;
     // Transport-level rejections (too large, unparsable JSON) answer in GraphQL's error shape too.
@@ -141,6 +153,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         unexpectedErrorLogger(logger),
         serviceUnavailableStatus(),
         // Before outcomePlugin: the response size limit replaces the answer's errors, which the outcome then reports.
+        subscriptionsOverHttpRefused(),
         ...limits.plugins,
         ...(readRouter ? [readRoutingPlugin(readRouter, logger)] : []),
         outcomePlugin(),
@@ -169,6 +182,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           observer,
           principal: await verifyToken(request.headers.authorization),
         }),
+    });
+    const subscriptions = startSubscriptionServer({
+      httpServer: http.server,
+      path: '/graphql',
+      schema,
+      verifyToken,
+      trashEvents,
+      limits: { ...limits, cost: config.limits.cost },
+      maxPerConnection: config.subscriptions.perConnection,
+      maxPerProcess: config.subscriptions.perProcess,
+      logger,
     });
     const retention = new RetentionJob({ orm: database.orm, clock, settings: config.trash, policies: trashPolicies, logger, observer });
     await probes.close();
@@ -199,6 +223,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             cancelling = database.cancelInFlight();
           }, config.shutdownGraceMs);
           try {
+            // Subscribers get a clean close (1001 Going Away) rather than a dropped socket.
+            await subscriptions.close();
             await apollo.stop();
             await http.close();
             await metricsEndpoint?.close();
@@ -208,6 +234,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           await cancelling;
           await retention.stop();
           await readRouter?.close();
+          await trashEvents.stop();
           await database.close();
           logger.info('stopped');
         })()),
@@ -215,6 +242,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   } catch (error) {
     await probes.close();
     await readRouter?.close();
+    await stopEvents();
     await database.close();
     throw error;
   }

@@ -29,6 +29,9 @@ export interface Config {
   /** How long in-flight requests may take to finish once shutdown begins. */
   readonly shutdownGraceMs: number;
   readonly database: DatabaseResilience;
+  readonly subscriptions: SubscriptionLimits;
+  /** Serve the example web app (examples/web/dist) at `/`: on by default in development only. */
+  readonly serveWebApp: boolean;
 }
 
 /** How the server waits for, and gives up on, a database that does not answer. */
@@ -37,6 +40,12 @@ export interface DatabaseResilience {
   readonly connectTimeoutS: number;
   /** Client-side deadline of every database call made for a request: holds even when PostgreSQL itself is frozen. */
   readonly requestTimeoutMs: number;
+}
+
+/** Bounds on GraphQL subscriptions over WebSocket. */
+export interface SubscriptionLimits {
+  readonly perConnection: number;
+  readonly perProcess: number;
 }
 
 /** Bounds that keep one request from costing the server more than a request should. */
@@ -161,6 +170,9 @@ const environmentSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   DB_CONNECT_TIMEOUT_S: z.coerce.number().int().min(0).max(3600).default(60),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
+  SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(1000).default(10),
+  SUBSCRIPTIONS_PER_PROCESS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  SERVE_WEB_APP: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 
 /** What each variable accepts, for the one-line message that stops a start-up. */
@@ -204,6 +216,9 @@ const acceptedForms: Record<string, string> = {
   SHUTDOWN_GRACE_MS: 'a whole number of milliseconds up to 600000',
   DB_CONNECT_TIMEOUT_S: 'a whole number of seconds up to 3600 (0 = try once)',
   REQUEST_TIMEOUT_MS: 'a whole number of milliseconds from 1000 to 600000',
+  SUBSCRIPTIONS_PER_CONNECTION: 'a whole number from 1 to 1000',
+  SUBSCRIPTIONS_PER_PROCESS: 'a whole number from 1 to 1000000',
+  SERVE_WEB_APP: 'true or false',
 };
 
 const secondsPerUnit: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
@@ -289,5 +304,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectTimeoutS: values.DB_CONNECT_TIMEOUT_S,
       requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
     }),
+    subscriptions: Object.freeze({
+      perConnection: values.SUBSCRIPTIONS_PER_CONNECTION,
+      perProcess: values.SUBSCRIPTIONS_PER_PROCESS,
+    }),
+    serveWebApp: values.SERVE_WEB_APP === undefined ? values.NODE_ENV === 'development' : values.SERVE_WEB_APP === 'true',
   });
 }

@@ -11,6 +11,7 @@ export enum ErrorCode {
   QueryTooComplex = 'QUERY_TOO_COMPLEX',
   ResponseTooLarge = 'RESPONSE_TOO_LARGE',
   ServiceUnavailable = 'SERVICE_UNAVAILABLE',
+  TooManySubscriptions = 'TOO_MANY_SUBSCRIPTIONS',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -83,6 +84,12 @@ export class ResponseTooLargeError extends AppError {
       ErrorCode.ResponseTooLarge,
       { limit },
     );
+  }
+}
+
+export class TooManySubscriptionsError extends AppError {
+  constructor(message: string) {
+    super(message, ErrorCode.TooManySubscriptions);
   }
 }
 

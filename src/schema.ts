@@ -5,16 +5,26 @@ import { AuditResolver } from './audit/audit.resolver';
 import { NodeResolver } from './modules/node/node.resolver';
 import { PostResolver } from './modules/post/post.resolver';
 import { TrashBinResolver } from './modules/trash-bin/trash-bin.resolver';
+import { TrashEventsResolver } from './modules/trash-bin/trash-events.resolver';
 import { UserResolver } from './modules/user/user.resolver';
 import { rejectUnstorableInput } from './validation/storable-input';
 
 /** The GraphQL schema, built from the resolvers and the decorated types. */
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [UserResolver, PostResolver, TrashBinResolver, AuditResolver, NodeResolver],
+    resolvers: [UserResolver, PostResolver, TrashBinResolver, TrashEventsResolver, AuditResolver, NodeResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeISOResolver }],
     globalMiddlewares: [rejectUnstorableInput],
     validate: { forbidUnknownValues: false },
+    // Every subscription brings its own event source (`subscribe`), so type-graphql's topic-based PubSub is never used.
+    pubSub: {
+      publish: () => {
+        throw new Error('Topic-based PubSub is not used: subscriptions take their events from their own `subscribe`');
+      },
+      subscribe: () => {
+        throw new Error('Topic-based PubSub is not used: subscriptions take their events from their own `subscribe`');
+      },
+    },
   });
 }
 

@@ -33,6 +33,8 @@ describe('configuration', () => {
       metricsAccess: { port: undefined, token: undefined, trashRefreshSeconds: 30 },
       shutdownGraceMs: 10_000,
       database: { connectTimeoutS: 60, requestTimeoutMs: 10_000 },
+      subscriptions: { perConnection: 10, perProcess: 1000 },
+      serveWebApp: true,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -77,6 +79,9 @@ describe('configuration', () => {
       SHUTDOWN_GRACE_MS: '2500',
       DB_CONNECT_TIMEOUT_S: '5',
       REQUEST_TIMEOUT_MS: '3000',
+      SUBSCRIPTIONS_PER_CONNECTION: '3',
+      SUBSCRIPTIONS_PER_PROCESS: '50',
+      SERVE_WEB_APP: 'true',
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -111,7 +116,17 @@ describe('configuration', () => {
       metricsAccess: { port: 9464, token: 'm'.repeat(16), trashRefreshSeconds: 5 },
       shutdownGraceMs: 2500,
       database: { connectTimeoutS: 5, requestTimeoutMs: 3000 },
+      subscriptions: { perConnection: 3, perProcess: 50 },
+      serveWebApp: true,
     });
+  });
+
+  it('serves the web app by default in development only; elsewhere only when SERVE_WEB_APP=true', () => {
+    expect(loadConfig({}).serveWebApp).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).serveWebApp).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) }).serveWebApp).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), SERVE_WEB_APP: 'true' }).serveWebApp).toBe(true);
+    expect(loadConfig({ SERVE_WEB_APP: 'false' }).serveWebApp).toBe(false);
   });
 
   it('treats empty values as unset', () => {
@@ -149,6 +164,9 @@ describe('configuration', () => {
     ['JWT_MAX_AGE', '0'],
     ['DB_CONNECT_TIMEOUT_S', '-1'],
     ['REQUEST_TIMEOUT_MS', '50'],
+    ['SUBSCRIPTIONS_PER_CONNECTION', '0'],
+    ['SUBSCRIPTIONS_PER_PROCESS', 'many'],
+    ['SERVE_WEB_APP', 'yes'],
   ])('refuses %s=%s with one line naming the variable, the problem and the accepted form', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid ${variable}=${JSON.stringify(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .+ \\(expected .+\\)$`));

@@ -9,6 +9,8 @@ import { waitForDatabase } from './wait-for-database';
 
 export interface Database {
   orm: MikroORM;
+  /** Where the database is, for the few connections kept outside the ORM's pool (LISTEN). */
+  url: string;
   /** Closes the ORM's pool, then stops the embedded server if this process started it. */
   close(): Promise<void>;
   /** Leaves nothing running behind a process that exits at once (the embedded server stops on its own). */
@@ -66,6 +68,7 @@ export async function openDatabase(
       .on('query-error', (error: unknown, query: { sql?: string }) => query.sql && rememberFailedStatement(error, query.sql));
     return {
       orm,
+      url,
       close: async () => {
         await orm.close(true);
         await embedded?.stop();

@@ -123,3 +123,23 @@ function complexityOf(
 function sizeOf(value: unknown): unknown {
   return Array.isArray(value) ? value.length : value;
 }
+
+/**
+ * The cost limit for documents that do not come through Apollo (subscriptions
+ * over WebSocket): the same estimate as the HTTP path, throwing QUERY_TOO_COMPLEX.
+ */
+export function enforceCostLimit(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  request: { operationName?: string | null; variables?: Record<string, unknown> | null },
+  limit: number,
+): void {
+  const cost = getComplexity({
+    schema,
+    query: document,
+    operationName: request.operationName ?? undefined,
+    variables: request.variables ?? undefined,
+    estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+  });
+  if (cost > limit) throw new QueryTooComplexError(cost, limit);
+}

@@ -88,8 +88,10 @@ export class DeletionService {
     );
     for (const [policy, affected] of result.restoredPerPolicy) {
       if (affected === 0) continue;
-      const ids = result.plan.items.filter((item) => item instanceof policy.entity).map((item) => item.id);
-      this.context.observer?.trashChanged({ action: 'RESTORE', entityType: policy.typeName, ids, deletionId, affected, actorId: this.context.access.actorId });
+      const items = result.plan.items.filter((item) => item instanceof policy.entity);
+      const ids = items.map((item) => item.id);
+      const ownerIds = items.map((item) => policy.ownerOf(item));
+      this.context.observer?.trashChanged({ action: 'RESTORE', entityType: policy.typeName, ids, ownerIds, deletionId, affected, actorId: this.context.access.actorId });
     }
     return { deletionId, restored: result.plan.items, renames: result.plan.renames };
   }

@@ -116,6 +116,7 @@ export async function runPurgePass(
   const outOfTime = () => result.batches > 0 && Date.now() - startedAt >= (options.maxDurationMs ?? Number.POSITIVE_INFINITY);
   for (const policy of policies) {
     const table = tableName(context.em, policy.entity);
+    const ownerColumn = columnName(context.em, policy.entity, policy.ownerProperty);
     while (budget() > 0 && !outOfTime()) {
       const batchSize = Math.min(options.batchSize, budget());
       const batch = await context.em.transactional(async (em) => {
@@ -124,8 +125,8 @@ export async function runPurgePass(
         const lockFunction = options.waitForLock ? 'pg_advisory_xact_lock' : 'pg_try_advisory_xact_lock';
         const [lock] = await connection.execute(`select ${lockFunction}(${PURGE_LOCK_KEY}) as acquired`, [], 'all', transaction);
         if (!options.waitForLock && !lock.acquired) return undefined;
-        const due: Array<{ id: string; deletion_id: string | null }> = await connection.execute(
-          `select id, deletion_id from "${table}"
+        const due: Array<{ id: string; deletion_id: string | null; owner_id: string }> = await connection.execute(
+          `select id, deletion_id, "${ownerColumn}" as owner_id from "${table}"
             where deleted_at is not null and "${options.due.column}" ${comparison} ?
             order by "${options.due.column}" limit ? for update skip locked`,
           [options.due.before, batchSize],
@@ -138,7 +139,13 @@ export async function runPurgePass(
           policy,
           due.map((row) => ({ id: row.id, deletionId: row.deletion_id })),
         );
-        return { records: due.length, ids: purged.map((record) => record.id), removed: purged.reduce((sum, record) => sum + record.removed, 0) };
+        const ownerOf = new Map(due.map((row) => [row.id, row.owner_id]));
+        return {
+          records: due.length,
+          ids: purged.map((record) => record.id),
+          ownerIds: purged.map((record) => ownerOf.get(record.id)!),
+          removed: purged.reduce((sum, record) => sum + record.removed, 0),
+        };
       });
       if (!batch) return { ...result, skipped: true };
       if (batch.records === 0) break;
@@ -146,6 +153,7 @@ export async function runPurgePass(
         action: 'PURGE',
         entityType: policy.typeName,
         ids: batch.ids,
+        ownerIds: batch.ownerIds,
         affected: batch.removed,
         actorId: context.access.actorId,
       });

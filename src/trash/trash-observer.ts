@@ -4,6 +4,8 @@ export interface TrashChange {
   entityType: string;
   /** The record acted on; for a retention batch, every purged record. */
   ids: string[];
+  /** The user owning each of `ids`, in the same order; when absent, only admins hear of the change live. */
+  ownerIds?: string[];
   deletionId?: string | null;
   /** Rows touched, cascaded ones included. */
   affected: number;

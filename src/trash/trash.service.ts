@@ -193,7 +193,7 @@ export class TrashService<T extends TrashableEntity> {
         affected: 1 + cascaded,
       });
       await em.flush();
-      change = this.change('DELETE', id, trashColumns.deletionId, 1 + cascaded);
+      change = this.change('DELETE', record, trashColumns.deletionId, 1 + cascaded);
       return record;
     });
     if (change) this.context.observer?.trashChanged(change);
@@ -289,7 +289,7 @@ export class TrashService<T extends TrashableEntity> {
           renames: obstacles.renames,
         });
         await em.flush();
-        change = this.change('RESTORE', id, deletionId, 1 + cascaded);
+        change = this.change('RESTORE', record, deletionId, 1 + cascaded);
         return record;
       },
       { lockParents: true, retryUniqueViolations: onConflict === OnConflict.RENAME },
@@ -354,7 +354,8 @@ export class TrashService<T extends TrashableEntity> {
         });
       }
       await em.flush();
-      change = { action: 'DELETE', entityType: this.policy.typeName, ids: liveIds, deletionId: trashColumns.deletionId, affected, actorId: this.access.actorId };
+      const ownerIds = live.map((record) => this.policy.ownerOf(record));
+      change = { action: 'DELETE', entityType: this.policy.typeName, ids: liveIds, ownerIds, deletionId: trashColumns.deletionId, affected, actorId: this.access.actorId };
       return { deletionId: trashColumns.deletionId, trashed: live, alreadyTrashed, affected };
     });
     if (change) this.context.observer?.trashChanged(change);
@@ -435,9 +436,9 @@ export class TrashService<T extends TrashableEntity> {
         throw new PreconditionFailedError(`${this.policy.typeName} ${id} is not in the trash; delete it first`, { id });
       }
       const [removed] = await purgeRecords(em, this.context, this.policy, [record]);
-      return removed;
+      return { ...removed, change: this.change('PURGE', record, removed.deletionId, removed.removed) };
     });
-    this.context.observer?.trashChanged(this.change('PURGE', id, purged.deletionId, purged.removed));
+    this.context.observer?.trashChanged(purged.change);
     return purged.removed;
   }
 
@@ -458,8 +459,9 @@ export class TrashService<T extends TrashableEntity> {
     return touched;
   }
 
-  private change(action: TrashChange['action'], id: string, deletionId: string | null, affected: number): TrashChange {
-    return { action, entityType: this.policy.typeName, ids: [id], deletionId, affected, actorId: this.access.actorId };
+  private change(action: TrashChange['action'], record: T, deletionId: string | null, affected: number): TrashChange {
+    const ownerIds = [this.policy.ownerOf(record)];
+    return { action, entityType: this.policy.typeName, ids: [record.id], ownerIds, deletionId, affected, actorId: this.access.actorId };
   }
 
   private get access() {
