@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
@@ -13,6 +13,7 @@ import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
 import { ReadRouter } from './db/read-routing';
 import { ErrorCode } from './errors';
+import { compiledExecution, parsedDocumentStore } from './graphql/compiled-execution';
 import { formatError, serviceUnavailableStatus, unexpectedErrorLogger } from './graphql/format-error';
 import { trashPolicies } from './modules/trash-policies';
 import { ormOptions } from './orm';
@@ -136,7 +137,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
 
     const apollo = new ApolloServer<RequestContext>({
-      schema,
+      // Operations run as compiled code (graphql-jit); parsing, validation and plugins stay Apollo's.
+      gateway: compiledExecution(schema),
+      documentStore: parsedDocumentStore(),
       formatError,
       validationRules: limits.validationRules,
       parseOptions: limits.parseOptions,
@@ -154,6 +157,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         ...limits.plugins,
         ...(readRouter ? [readRoutingPlugin(readRouter, logger)] : []),
         outcomePlugin(),
+        // No cache hints in this schema: without this, Apollo's cache-control plugin runs on every field of every request.
+        ApolloServerPluginCacheControlDisabled(),
         isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       ],
     });

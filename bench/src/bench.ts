@@ -418,6 +418,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       };
     };
 
+    const serverRssByRound: number[] = [];
     for (let r = 1; r <= options.rounds; r++) {
       for (const scenario of scenarioList) {
         // Alternate which target goes first, so neither always gets the warmer caches.
@@ -427,10 +428,15 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
           measurements.get(scenario.key)![target].push(m);
           log(
             `round ${r}/${options.rounds} ${scenario.key.padEnd(22)} ${target.padEnd(6)} ${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms` +
-              (m.statementsPerRequest !== null ? `  ${m.statementsPerRequest} stmt/req` : ''),
+              (m.statementsPerRequest !== null ? `  ${m.statementsPerRequest} stmt/req` : '') +
+              `  ${m.cpuMsPerRequest ?? 'n/a'} CPU ms/req  RSS ${m.rssMb} MB`,
           );
         }
       }
+      // The highest RSS the server reached in this round: growth from round to round would show a leak.
+      const roundPeak = Math.max(0, ...scenarioList.map((scenario) => measurements.get(scenario.key)!.server.at(-1)?.rssMb ?? 0));
+      serverRssByRound.push(round(roundPeak, 1));
+      log(`round ${r}/${options.rounds} server peak RSS ${roundPeak.toFixed(1)} MB`);
     }
 
     let purge: PurgeResult | undefined;
@@ -529,7 +535,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       statementCounting: statStatements ? 'pg_stat_statements' : 'sql-log only',
       scenarios: scenarioResults,
       purge,
-      server: { peakRssMb: round(serverPeak, 1), floorPeakRssMb: round(floorPeak, 1) },
+      server: { peakRssMb: round(serverPeak, 1), floorPeakRssMb: round(floorPeak, 1), peakRssMbByRound: serverRssByRound },
       calibration,
       explain: calibration.plans,
       targets: {} as Targets,

@@ -77,6 +77,8 @@ class GraphQLFailure extends Error {
 }
 
 const handlers: Record<string, Handler> = {
+  [FLOOR_PATHS.typename]: async () => ({ __typename: 'Query' }),
+
   [FLOOR_PATHS.usersPage]: async (_variables, count) => {
     const rows = await query<UserRow>(count, LIVE_PAGE);
     return { users: { nodes: rows.map(userNode) } };

@@ -14,6 +14,8 @@ export const requireFromRoot = createRequire(path.join(repoRoot, 'package.json')
 
 /** A module of the application's build, e.g. `requireDist('auth/token-signer.js')`. */
 export function requireDist<T>(relative: string): T {
+  // Some of these modules declare GraphQL types with decorators, which need the metadata polyfill first (main.ts loads it for the server).
+  requireFromRoot('reflect-metadata');
   return requireFromRoot(path.join(distDir, relative)) as T;
 }
 

@@ -63,7 +63,8 @@ export interface BenchRun {
   statementCounting: 'pg_stat_statements' | 'sql-log only';
   scenarios: ScenarioResult[];
   purge?: PurgeResult;
-  server: { peakRssMb: number; floorPeakRssMb: number };
+  /** peakRssMbByRound: the highest RSS sampled during each round's server measurements, in round order. */
+  server: { peakRssMb: number; floorPeakRssMb: number; peakRssMbByRound: number[] };
   calibration: Calibration;
   explain: Calibration['plans'];
   targets: Targets;

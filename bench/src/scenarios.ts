@@ -7,6 +7,7 @@ export const RETENTION_DAYS = 30;
 
 /** Where the floor answers each kind of request (it routes on the path, not on the GraphQL document). */
 export const FLOOR_PATHS = {
+  typename: '/typename',
   usersPage: '/users-page',
   usersPageTotal: '/users-page-total',
   usersDeep: '/users-deep',
@@ -20,6 +21,8 @@ export const FLOOR_PATHS = {
 } as const;
 
 export const DOCUMENTS = {
+  // No resolver and no SQL: what the pipeline itself (HTTP, parsing, validation, plugins, execution) costs.
+  typename: `query Typename { __typename }`,
   usersPage: `query UsersPage { users(first: ${PAGE}) { nodes { id username email createdAt } } }`,
   usersPageTotal: `query UsersPageTotal { users(first: ${PAGE}) { totalCount nodes { id username email createdAt } } }`,
   usersDeep: `query UsersDeep($after: String!) { users(first: ${PAGE}, after: $after) { nodes { id username email createdAt } } }`,
@@ -77,6 +80,7 @@ export interface Scenario {
 
 export function scenarios(inputs: ScenarioInputs): Scenario[] {
   return [
+    { key: 's0-typename', title: '{ __typename } (no SQL)', admin: false, readOnly: true, requests: [{ kind: 'typename' }] },
     { key: 's1-users-page', title: 'users(first: 50) page 1', admin: false, readOnly: true, explain: 'list', requests: [{ kind: 'usersPage' }] },
     { key: 's1b-users-page-total', title: 'users(first: 50) + totalCount', admin: false, readOnly: true, requests: [{ kind: 'usersPageTotal' }] },
     {

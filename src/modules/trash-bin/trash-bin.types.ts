@@ -11,8 +11,9 @@ import { User } from '../user/user.entity';
 export const TrashItem = createUnionType({
   name: 'TrashItem',
   description: 'Anything that can be in the trash.',
+  // No resolveType: type-graphql then resolves by class, synchronously. A given resolveType it wraps in an
+  // async function, which the compiled execution (graphql-jit) cannot wait for.
   types: () => [User, Post] as const,
-  resolveType: (item) => (item instanceof User ? 'User' : 'Post'),
 });
 
 export const TrashConnection = connectionTypeFor<TrashableEntity>(TrashItem as unknown as GraphQLUnionType, 'Trash');
