@@ -13,7 +13,7 @@ const config: CodegenConfig = {
     'examples/web/src/gql/': {
       preset: 'client',
       presetConfig: { fragmentMasking: false },
-      config: { scalars: { DateTimeISO: 'string' }, enumsAsTypes: true, useTypeImports: true },
+      config: { scalars: { DateTimeISO: 'string' }, enumsAsTypes: true, useTypeImports: true, nonOptionalTypename: true },
     },
     'examples/web/src/gql/possible-types.ts': {
       plugins: ['fragment-matcher'],

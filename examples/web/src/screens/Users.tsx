@@ -61,6 +61,7 @@ export function UsersScreen({ isAdmin }: { isAdmin: boolean }) {
       variables: { id: target.id, reason: reason || null },
       // The row goes at once; if the server refuses, Apollo rolls this back.
       optimisticResponse: {
+        __typename: 'Mutation',
         deleteUser: {
           __typename: 'User',
           id: target.id,
