@@ -140,7 +140,7 @@ export function printReport(run: BenchRun, history: BenchRun[], print: (line: st
   for (const [name, check] of Object.entries(run.targets)) {
     print(`  ${check.met === null ? ' -  ' : check.met ? 'met ' : 'MISS'} ${name}: ${check.target}: ${check.measured}`);
   }
-  // The trashed-share comparison of the issue: scenario 1 at 90% and at 1% trashed, when both were run at this scale.
+  // The trashed-share comparison: scenario 1 at 90% and at 1% trashed, when both were run at this scale.
   const at = (share: number) =>
     [...history].reverse().find((h) => h.options.scale === options.scale && Math.abs(h.options.trashed - share) < 1e-9 && h.scenarios.some((s) => s.key === 's1-users-page'));
   const high = at(0.9);
