@@ -56,30 +56,14 @@ export async function findKeysetRows<T extends { id: string }>(em: EntityManager
   return rowsToEntities(em, query.entity, rows);
 }
 
-/** Counts already asked for, per request (each request has its own EntityManager fork). */
-const countsPerRequest = new WeakMap<EntityManager, Map<string, Promise<number>>>();
-
-/**
- * What the same query lists across all pages; like the rows, written as SQL,
- * so no ORM filter applies. A COUNT reads every row it counts, so identical
- * counts within one request (aliases of one listing) run once and share the result.
- */
-export function countKeysetRows<T extends { id: string }>(em: EntityManager, query: Omit<KeysetQuery<T>, 'first' | 'after'>): Promise<number> {
-  const where = { $and: [query.order.where, query.where ?? {}] } as FilterQuery<T>;
-  let counts = countsPerRequest.get(em);
-  if (!counts) countsPerRequest.set(em, (counts = new Map()));
-  const key = `${query.entity.name}:${JSON.stringify(where)}`;
-  let count = counts.get(key);
-  if (!count) {
-    count = em
-      .createQueryBuilder(query.entity, 'e')
-      .select(raw('count(*) as count'))
-      .where(where)
-      .execute<Array<{ count: string }>>('all', false)
-      .then(([row]) => Number(row.count));
-    counts.set(key, count);
-  }
-  return count;
+/** What the same query lists across all pages; like the rows, written as SQL, so no ORM filter applies. */
+export async function countKeysetRows<T extends { id: string }>(em: EntityManager, query: Omit<KeysetQuery<T>, 'first' | 'after'>): Promise<number> {
+  const [row]: Array<{ count: string }> = await em
+    .createQueryBuilder(query.entity, 'e')
+    .select(raw('count(*) as count'))
+    .where({ $and: [query.order.where, query.where ?? {}] } as FilterQuery<T>)
+    .execute('all', false);
+  return Number(row.count);
 }
 
 export interface PerParentQuery<T extends { id: string }> extends KeysetQuery<T> {

@@ -44,31 +44,11 @@ export function queryLimits(limits: QueryLimits, options: { hideSuggestions: boo
   return {
     plugins: [
       ...(plugins as ApolloServerPlugin[]),
-      supportedOperationsPlugin(),
       costLimitPlugin(limits),
       ...(limits.responseBytes > 0 ? [responseSizeLimitPlugin(limits.responseBytes)] : []),
     ],
     validationRules: validationRules as ValidationRule[],
     parseOptions: { maxTokens: limits.tokens },
-  };
-}
-
-/**
- * A subscription sent to a schema without a Subscription type would reach
- * graphql-js's executor, which fails it as an internal error; it is the
- * client's mistake. Once the schema has subscriptions this check lets them by.
- */
-function supportedOperationsPlugin(): ApolloServerPlugin {
-  return {
-    async requestDidStart({ schema }: { schema: GraphQLSchema }) {
-      return {
-        async didResolveOperation({ operation }) {
-          if (operation?.operation === 'subscription' && !schema.getSubscriptionType()) {
-            throw new RequestRefusedError('Subscriptions are not supported: this schema has no Subscription type');
-          }
-        },
-      };
-    },
   };
 }
 

@@ -1,5 +1,4 @@
 import type { EntityClass } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { tableName } from '../db/columns';
 import { compiledStatement, literal } from '../db/compiled/read-sql';
 import type { ReadExecutor } from '../db/compiled/read-executor';
@@ -9,8 +8,6 @@ export type CountedRows = 'live' | 'trashed' | 'all';
 
 /** Where a table's own total is kept in `row_counts` (the counters of a table with no parent). */
 export const TABLE_TOTAL_ID = '00000000-0000-0000-0000-000000000000';
-
-const countsPerRequest = new WeakMap<EntityManager, Map<string, Promise<number>>>();
 
 const sumOf: Record<CountedRows, string> = {
   live: 'sum("live")',
@@ -28,21 +25,15 @@ export class RowCounts {
 
   /**
    * Rows of the entity's table, or of one parent's children when `parentId`
-   * is given. Asked once per request (each request has its own EntityManager
-   * fork): aliases of one listing share the answer.
+   * is given. Asked once per request: aliases of one listing share the answer.
    */
   count(entity: EntityClass<object>, rows: CountedRows, parentId: string = TABLE_TOTAL_ID): Promise<number> {
-    let known = countsPerRequest.get(this.reads.em);
-    if (!known) countsPerRequest.set(this.reads.em, (known = new Map()));
     const table = this.tableOf(entity);
-    const key = `${table}:${rows}:${parentId}`;
-    let count = known.get(key);
-    if (!count) {
-      const statement = compiledStatement(`rowCount:${table}:${rows}`, () => this.countSql(entity, rows, '$1::uuid'));
-      count = this.reads.rows<{ count: string | null }>(statement, [parentId]).then(([result]) => Number(result?.count ?? 0));
-      known.set(key, count);
-    }
-    return count;
+    const statement = compiledStatement(`rowCount:${table}:${rows}`, () => this.countSql(entity, rows, '$1::uuid'));
+    return this.reads.once(statement, [parentId], async () => {
+      const [result] = await this.reads.rows<{ count: string | null }>(statement, [parentId]);
+      return Number(result?.count ?? 0);
+    });
   }
 
   /** `count` for many parents in one statement; a parent with no rows counts 0. */

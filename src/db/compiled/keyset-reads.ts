@@ -69,8 +69,10 @@ export async function readKeysetCount<T extends { id: string }>(reads: ReadExecu
     const condition = conditionSql(meta, whereOf(query), 'e', new Parameters());
     return `select count(*) as "count" from ${quote(meta.tableName)} as e${condition ? ` where ${condition}` : ''}`;
   });
-  const [row] = await reads.rows<{ count: string }>(statement, shape.values);
-  return Number(row.count);
+  return reads.once(statement, shape.values, async () => {
+    const [row] = await reads.rows<{ count: string }>(statement, shape.values);
+    return Number(row.count);
+  });
 }
 
 /** `findKeysetRowsPerParent`, compiled: every parent's page in one statement, the parent ids bound as one array. */

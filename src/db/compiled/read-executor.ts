@@ -30,10 +30,25 @@ export function poolClientOf(em: EntityManager): ClientSource {
  * Statements are logged through the ORM's logger like its own (`LOG_LEVEL=trace`).
  */
 export class ReadExecutor {
+  /** Answers already asked for in this request, by statement and values. */
+  private readonly remembered = new Map<string, Promise<unknown>>();
+
   constructor(
     readonly em: EntityManager,
     private readonly clients: ClientSource = poolClientOf(em),
   ) {}
+
+  /**
+   * `read`, asked once per executor (one per request): a count reads every row
+   * it counts, so identical counts within a request (aliases of one listing)
+   * run once and share the answer.
+   */
+  once<R>(statement: PreparedRead, values: unknown[], read: () => Promise<R>): Promise<R> {
+    const key = `${statement.name}:${JSON.stringify(values)}`;
+    let answer = this.remembered.get(key) as Promise<R> | undefined;
+    if (!answer) this.remembered.set(key, (answer = read()));
+    return answer;
+  }
 
   async rows<R>(statement: PreparedRead, values: unknown[]): Promise<R[]> {
     // A compiled read sees committed data only: inside a transaction the ORM's own connection must be used.
