@@ -21,6 +21,8 @@ import type { RequestContext } from './request-context';
 import { createRequestContext } from './services';
 import { buildAppSchema } from './schema';
 import { queryLimits } from './security/query-limits';
+import { SHORT_TEXT_MAX_LENGTH } from './security/response-size';
+import { shortTextProperties } from './db/columns';
 import { answerUnparsableRequest, registerNotFoundResponse } from './http/error-responses';
 import { CONSISTENCY_TOKEN_HEADER, readRoutingPlugin, registerConsistencyTokenHeader } from './http/consistency';
 import { registerHealthRoutes } from './http/health';
@@ -88,7 +90,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         'JWT_SECRET is not set: tokens are signed with the fixed, public development secret (npm run token prints one), so the server listens on 127.0.0.1 only; set JWT_SECRET to serve other hosts',
       );
     }
-    const limits = queryLimits(config.limits, { hideSuggestions: isProduction });
+    // Fields stored as uuids or short varchars need no response-size accounting (see response-size.ts).
+    const shortText = shortTextProperties(database.orm, SHORT_TEXT_MAX_LENGTH);
+    const limits = queryLimits(config.limits, { hideSuggestions: isProduction, isShortText: (type, field) => shortText.has(`${type}.${field}`) });
 
     const http = Fastify({
       logger: false,

@@ -103,6 +103,25 @@ describe('RESPONSE_MAX_BYTES', () => {
   });
 });
 
+describe('RESPONSE_MAX_BYTES counts long text only', () => {
+  it('ids and short columns (uuid, varchar of at most 255) are bounded by the cost limit and not counted; a 500-character reason is', async () => {
+    const limited = await startTestServer({ config: { limits: { ...limits, responseBytes: 1_000 } } });
+    try {
+      const users = [];
+      for (let i = 0; i < 6; i += 1) users.push(await createUser(limited, { displayName: 'd'.repeat(100) }));
+      // 6 x (uuid + username + email + 100-character display name) is well over 1,000 bytes of text, all of it short.
+      const short = await limited.gql('{ users(first: 6) { nodes { id username email displayName } } }');
+      expect(short.errors).toBeUndefined();
+      expect(JSON.stringify(short.data).length).toBeGreaterThan(1_000);
+      for (const user of users) await deleteUser(limited, user.id, 'r'.repeat(500));
+      const long = await limited.gql('{ users(first: 6, onlyDeleted: true) { nodes { id deleteReason } } }');
+      expect(onlyError(long)).toMatchObject({ code: 'RESPONSE_TOO_LARGE', extensions: { limit: 1_000 } });
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
 describe('memory', () => {
   /** Node's garbage collector, reachable once --expose-gc is set at run time. */
   function collectGarbage(): () => void {

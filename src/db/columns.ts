@@ -17,3 +17,21 @@ export function columnName(source: HasMetadata, entity: EntityClass<object>, pro
   if (!prop) throw new Error(`${entity.name} has no property ${property}`);
   return prop.fieldNames[0];
 }
+
+/**
+ * `Entity.property` of every property stored as a uuid or as text of at most
+ * `maxLength` characters (varchar(n), n <= maxLength): values whose size the
+ * schema itself bounds.
+ */
+export function shortTextProperties(source: HasMetadata, maxLength: number): Set<string> {
+  const short = new Set<string>();
+  for (const meta of Object.values(source.getMetadata().getAll())) {
+    if (meta.abstract) continue;
+    for (const prop of Object.values(meta.properties) as Array<{ name: string; columnTypes?: string[] }>) {
+      const column = prop.columnTypes?.length === 1 ? prop.columnTypes[0] : undefined;
+      const varchar = column && /^varchar\((\d+)\)$/.exec(column);
+      if (column === 'uuid' || (varchar && Number(varchar[1]) <= maxLength)) short.add(`${meta.className}.${prop.name}`);
+    }
+  }
+  return short;
+}

@@ -1,8 +1,8 @@
 import type { ReadExecutor } from '../db/compiled/read-executor';
 import { readKeysetCount, readKeysetRows, readKeysetRowsPerParent } from '../db/compiled/keyset-reads';
 import { isUuid } from '../db/ids';
-import type { KeysetQuery, PerParentQuery } from '../db/keyset';
-import type { Page } from './connection';
+import type { KeysetOrder, KeysetQuery, PerParentQuery } from '../db/keyset';
+import type { Edge, Page } from './connection';
 import { decodeCursor, encodeCursor } from './cursor';
 
 /** A keyset query as a client asks for it: `after` is the opaque cursor of the previous page. */
@@ -20,12 +20,26 @@ export interface PageWithTotal<T> {
   countTotal: () => Promise<number>;
 }
 
+/**
+ * An edge whose cursor is encoded when it is read. Most clients select
+ * `nodes` and `pageInfo { endCursor }`, so encoding a cursor for every row of
+ * every page (JSON, base64) was work thrown away: it was the largest single
+ * cost of a 50-row page in the profile.
+ */
+class KeysetEdge<T extends { id: string }> implements Edge<T> {
+  constructor(
+    readonly node: T,
+    private readonly order: KeysetOrder<T>,
+  ) {}
+
+  get cursor(): string {
+    return encodeCursor(this.order, { sortValue: this.node[this.order.sortProperty] as Date, id: this.node.id });
+  }
+}
+
 /** Up to `first + 1` rows as a page with cursors. */
 export function toPage<T extends { id: string }>(rows: T[], request: Pick<KeysetPageRequest<T>, 'first' | 'order'>): Page<T> {
-  const edges = rows.slice(0, request.first).map((node) => ({
-    node,
-    cursor: encodeCursor(request.order, { sortValue: node[request.order.sortProperty] as Date, id: node.id }),
-  }));
+  const edges = rows.slice(0, request.first).map((node) => new KeysetEdge(node, request.order));
   return { edges, hasNextPage: rows.length > request.first };
 }
 

@@ -25,7 +25,10 @@ export const perIdCost: ComplexityEstimator = ({ args, childComplexity }) => 1 +
  * before anything executes, and the response size limit, checked while the
  * answer is built. The token limit is a parse option: see `parseOptions`.
  */
-export function queryLimits(limits: QueryLimits, options: { hideSuggestions: boolean }): {
+export function queryLimits(
+  limits: QueryLimits,
+  options: { hideSuggestions: boolean; isShortText: (type: string, field: string) => boolean },
+): {
   plugins: ApolloServerPlugin[];
   validationRules: ValidationRule[];
   parseOptions: { maxTokens: number };
@@ -45,7 +48,7 @@ export function queryLimits(limits: QueryLimits, options: { hideSuggestions: boo
     plugins: [
       ...(plugins as ApolloServerPlugin[]),
       costLimitPlugin(limits),
-      ...(limits.responseBytes > 0 ? [responseSizeLimitPlugin(limits.responseBytes)] : []),
+      ...(limits.responseBytes > 0 ? [responseSizeLimitPlugin(limits.responseBytes, options.isShortText)] : []),
     ],
     validationRules: validationRules as ValidationRule[],
     parseOptions: { maxTokens: limits.tokens },

@@ -38,7 +38,7 @@ export abstract class Trashable {
  * of being deleted. The `softDelete` filter declared here is inherited by each
  * entity that extends this class.
  */
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 @Entity({ abstract: true })
 @Filter({ name: SOFT_DELETE_FILTER, cond: { deletedAt: null }, default: true })
 export abstract class TrashableEntity implements Trashable {
