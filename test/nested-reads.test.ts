@@ -77,6 +77,19 @@ describe('users { posts } read in one statement answers exactly as the batched p
     expect([own.posts.totalCount, other.posts.totalCount]).toEqual([6, 4]);
   });
 
+  it('arguments found valid once are remembered by value only: other values are still validated, and refused ones every time', async () => {
+    const valid = await run(null, `{ users(first: 3) { nodes { posts(first: 2) { nodes { id } } } } }`);
+    expect(valid.response.errors).toBeUndefined();
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      for (const first of [0, 101]) {
+        const refused = await run(null, `{ users(first: 3) { nodes { posts(first: ${first}) { nodes { id } } } } }`);
+        expect(refused.response.errors?.[0]?.extensions?.code, `first: ${first}`).toBe('BAD_USER_INPUT');
+        expect(refused.response.errors?.[0]?.extensions?.field, `first: ${first}`).toBe('first');
+      }
+    }
+    expect((await run(null, `{ users(first: 101) { nodes { id } } }`)).response.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
   it('nested arguments that are refused or invalid give the same errors as before, on the nested field', async () => {
     for (const query of [
       `{ users(first: 3) { nodes { id posts(first: 2, includeDeleted: true) { nodes { id } } } } }`,

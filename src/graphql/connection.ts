@@ -15,13 +15,20 @@ export class PageArgs {
   after?: string | null;
 }
 
+/** Read from the page when asked: `endCursor` is encoded only if selected (a nested connection has one per parent row). */
 @ObjectType({ simpleResolvers: true })
 export class PageInfo {
+  constructor(private readonly page: Page<unknown>) {}
+
   @Field(() => Boolean)
-  hasNextPage!: boolean;
+  get hasNextPage(): boolean {
+    return this.page.hasNextPage;
+  }
 
   @Field(() => String, { nullable: true })
-  endCursor!: string | null;
+  get endCursor(): string | null {
+    return this.page.edges.at(-1)?.cursor ?? null;
+  }
 }
 
 export interface Edge<T> {
@@ -43,7 +50,7 @@ export abstract class Connection<T> {
   static of<T, C extends Connection<T>>(this: new () => C, page: Page<T>, countTotal: () => Promise<number>): C {
     const connection = new this();
     connection.edges = page.edges;
-    connection.pageInfo = { hasNextPage: page.hasNextPage, endCursor: page.edges.at(-1)?.cursor ?? null };
+    connection.pageInfo = new PageInfo(page);
     connection.countTotal = countTotal;
     return connection;
   }

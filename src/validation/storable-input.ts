@@ -21,7 +21,8 @@ export function isStorableDate(date: Date): boolean {
  * runs before type-graphql's argument validation and before any resolver.
  */
 export const rejectUnstorableInput: MiddlewareFn = ({ args }, next) => {
-  for (const name of Object.keys(args)) checkStorable(args[name], name, name);
+  // for-in rather than Object.keys: this runs for every resolver call, and allocates nothing this way.
+  for (const name in args) checkStorable(args[name], name, name);
   return next();
 };
 
