@@ -123,28 +123,33 @@ export async function findBlockingParents(
 
 /**
  * Live records that hold, case-insensitively, a unique value of the selected
- * trashed rows. One statement per unique key.
+ * trashed rows: one statement for all unique keys (one branch per key), in
+ * the order of the policy's keys.
  */
 export async function findLiveClashes(em: EntityManager, selection: RestoreSelection): Promise<RestoreConflict[]> {
-  const conflicts: RestoreConflict[] = [];
+  const keys = selection.policy.uniqueKeys as LiveUniqueKey<TrashableEntity>[];
+  if (keys.length === 0) return [];
   const table = tableOf(em, selection.policy);
   const { sql, params } = selectionSql(em, selection, 'c');
-  for (const key of selection.policy.uniqueKeys as LiveUniqueKey<TrashableEntity>[]) {
+  const branches = keys.map((key, index) => {
     const column = columnName(em, selection.policy.entity, key.field);
-    const rows = await run<Record<string, unknown>>(
-      em,
-      `select c.*, l.id as conflicting_id
+    return `select c.*, l.id as conflicting_id, ${index} as clash_key, c."${column}" as clash_value
          from "${table}" c
          join "${table}" l on lower(l."${column}") = lower(c."${column}") and l.deleted_at is null and l.id <> c.id
-        where ${sql}`,
-      params,
-    );
-    const items = rowsToEntities(em, selection.policy.entity, rows);
-    items.forEach((item, index) => {
-      conflicts.push({ item, field: key.field, value: String(rows[index][column]), conflictingId: String(rows[index].conflicting_id) });
-    });
-  }
-  return conflicts;
+        where ${sql}`;
+  });
+  const rows = await run<Record<string, unknown>>(
+    em,
+    `${branches.join('\n union all\n')}\n order by clash_key, id`,
+    keys.flatMap(() => params),
+  );
+  const items = rowsToEntities(em, selection.policy.entity, rows);
+  return items.map((item, index) => ({
+    item,
+    field: keys[Number(rows[index].clash_key)].field,
+    value: String(rows[index].clash_value),
+    conflictingId: String(rows[index].conflicting_id),
+  }));
 }
 
 /** How many free variants are looked up per statement when picking a new value. */
