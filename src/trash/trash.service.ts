@@ -223,7 +223,7 @@ export class TrashService<T extends TrashableEntity> {
 
   /**
    * Unique clashes (or, with RENAME, the renames that avoid them) and trashed
-   * parents: what would make a restore fail. One statement per unique key and
+   * parents: what would make a restore fail. One statement for the unique keys, one per
    * parent. Cascaded children need only the record itself as a parent.
    */
   private async findRestoreObstacles(record: T, onConflict: OnConflict, em: EntityManager): Promise<Omit<RestorePlan, 'items'>> {
