@@ -38,6 +38,15 @@ export function createServices(context: ServiceContext): Services {
   };
 }
 
+/** Per server, the fork compiled reads use: they take its metadata, logger and connection pool, never its identity map, so requests share it. */
+const compiledReadForks = new WeakMap<EntityManager, EntityManager>();
+
+function compiledReadsEm(server: EntityManager): EntityManager {
+  let em = compiledReadForks.get(server);
+  if (!em) compiledReadForks.set(server, (em = server.fork()));
+  return em;
+}
+
 export function createRequestContext(options: RequestContextFactoryOptions): RequestContext {
   return new LazyRequestContext(options);
 }
@@ -64,11 +73,25 @@ class LazyRequestContext implements RequestContext {
 
   get services(): Services {
     if (!this.built) {
-      // One fork per request: an identity map shared across requests would leak state between them.
-      const em = this.server.fork();
-      const access = new Access(this.options.principal, em, isLiveUser);
-      // Every compiled read of the request goes through this one executor, on the server `em` reads from.
-      this.built = createServices({ em, reads: new ReadExecutor(em), clock: this.options.clock, access, trash: this.options.trash, observer: this.options.observer });
+      // One fork per request: an identity map shared across requests would leak state between them. It is made
+      // when first needed (a write, an ORM read, a member's access check): a request that only runs compiled
+      // reads never pays for one.
+      const server = this.server;
+      let forked: EntityManager | undefined;
+      const requestEm = () => (forked ??= server.fork());
+      const { clock, trash, observer } = this.options;
+      const context: ServiceContext = {
+        get em() {
+          return requestEm();
+        },
+        // Every compiled read of the request goes through this one executor, on the request's server.
+        reads: new ReadExecutor(compiledReadsEm(server)),
+        clock,
+        access: new Access(this.options.principal, requestEm, isLiveUser),
+        trash,
+        observer,
+      };
+      this.built = createServices(context);
     }
     return this.built;
   }

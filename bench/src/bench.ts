@@ -8,6 +8,8 @@ import { createDatabase, databaseExists, databaseUrl, dropDatabase, enableStatSt
 import { runLoad, type Target } from './load';
 import { BENCH_ADMIN_ID, BENCH_JWT_SECRET, benchDistDir, DEFAULT_DATABASE_NAME, repoRoot, requireDist } from './paths';
 import { cpuMsOf, memoryOf, runNodeJson, sampleRss, startAppServer, startFloor, type ChildServer } from './processes';
+import { summariseAllocations, type AllocationSummary } from './allocations';
+import { takeHeapSnapshot, type HeapSummary } from './heap-snapshot';
 import { summariseProfile, type ProfileSummary } from './profile';
 import { evaluateTargets, printReport } from './report';
 import type { BenchRun, Measurement, PurgeResult, ScenarioResult, Targets, TargetSummary } from './results';
@@ -37,6 +39,10 @@ export interface BenchOptions {
   only?: string[];
   /** node --cpu-prof on the measured server; the profile is summarised in the results. */
   profile: boolean;
+  /** A heap snapshot of the measured server after each round, summarised in the results (it inflates the RSS figures). */
+  heapSnapshot: boolean;
+  /** V8's sampling heap profiler on the measured server, freed objects included: where it allocates. */
+  allocProfile: boolean;
   progress: boolean;
   /** Progress lines (stderr by default). */
   log: (line: string) => void;
@@ -58,6 +64,8 @@ export function defaultOptions(): BenchOptions {
     resultsFile: path.join(repoRoot, 'bench', 'results.json'),
     purgeBatchSize: 1000,
     profile: false,
+    heapSnapshot: false,
+    allocProfile: false,
     progress: process.stderr.isTTY === true,
     log: (line) => console.error(line),
     print: (line) => console.log(line),
@@ -65,7 +73,8 @@ export function defaultOptions(): BenchOptions {
 }
 
 const USAGE = `usage: npm run bench -- [--scale 1000000] [--trashed 0.3] [--duration 5] [--warmup 1] [--rounds 3]
-       [--connections 8] [--purge-users N] [--only s1,s3,s8] [--profile] [--results bench/results.json]
+       [--connections 8] [--purge-users N] [--only s1,s3,s8] [--profile] [--heap-snapshot]
+       [--alloc-profile] [--results bench/results.json]
        [--database trash_graphql_bench]`;
 
 /** Options given as strings on the command line, checked and converted below. */
@@ -80,6 +89,8 @@ const FLAGS = {
   only: { type: 'string' },
   database: { type: 'string' },
   profile: { type: 'boolean' },
+  'heap-snapshot': { type: 'boolean' },
+  'alloc-profile': { type: 'boolean' },
   results: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
@@ -111,6 +122,8 @@ export function parseArgs(argv: readonly string[], base: BenchOptions = defaultO
     options.databaseName = values.database;
   }
   if (values.profile) options.profile = true;
+  if (values['heap-snapshot']) options.heapSnapshot = true;
+  if (values['alloc-profile']) options.allocProfile = true;
   if (values.results !== undefined) options.resultsFile = path.resolve(values.results);
   return options;
 }
@@ -375,6 +388,12 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     if (calibration.mismatches.length > 0) throw new Error(`the floor answers differently from the server:\n${calibration.mismatches.join('\n')}`);
 
     const profileDir = path.join(repoRoot, 'bench', 'dist', 'profiles');
+    const heapDir = path.join(repoRoot, 'bench', 'dist', 'heap');
+    const allocationFile = path.join(repoRoot, 'bench', 'dist', 'allocations.json');
+    rmSync(allocationFile, { force: true });
+    // Requests the measured server answered (warm-ups included), for allocations per request.
+    let serverRequests = 0;
+    if (options.heapSnapshot) mkdirSync(heapDir, { recursive: true });
     if (options.profile) {
       rmSync(profileDir, { recursive: true, force: true });
       mkdirSync(profileDir, { recursive: true });
@@ -383,7 +402,12 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       databaseUrl: url,
       secret: BENCH_JWT_SECRET,
       logLevel: 'silent',
-      nodeArgs: options.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+      nodeArgs: [
+        ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+        ...(options.heapSnapshot ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', heapDir] : []),
+        ...(options.allocProfile ? ['--require', path.join(benchDistDir, 'allocation-sampler.js')] : []),
+      ],
+      env: options.allocProfile ? { BENCH_ALLOCATION_PROFILE: allocationFile } : undefined,
     });
     children.push(server);
 
@@ -391,7 +415,10 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     const measure = async (scenario: Scenario, target: Target, roundIndex: number): Promise<Measurement> => {
       const child = target === 'server' ? server : floor;
       const base = { target, baseUrl: target === 'server' ? server.url : floor.url, scenario, authorization: scenario.admin ? authorization : undefined, connections: options.connections };
-      if (options.warmup > 0) await runLoad({ ...base, seconds: options.warmup });
+      if (options.warmup > 0) {
+        const warmup = await runLoad({ ...base, seconds: options.warmup });
+        if (target === 'server') serverRequests += warmup.requests;
+      }
       if (!scenario.readOnly) await restoreWriteLeftovers(db, dataset);
       // Requests the warmup left in flight finish before counting starts.
       await quiesce(db, options.databaseName);
@@ -400,6 +427,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       const cpuBefore = cpuMsOf(child.pid);
       const result = await runLoad({ ...base, seconds: options.duration });
       const cpuAfter = cpuMsOf(child.pid);
+      if (target === 'server') serverRequests += result.requests;
       const rssMb = rss.stop();
       // ... and those this measurement left in flight finish before counting ends: they count as sent.
       await quiesce(db, options.databaseName);
@@ -419,6 +447,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     };
 
     const serverRssByRound: number[] = [];
+    const heapSnapshots: HeapSummary[] = [];
     for (let r = 1; r <= options.rounds; r++) {
       for (const scenario of scenarioList) {
         // Alternate which target goes first, so neither always gets the warmer caches.
@@ -437,6 +466,11 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       const roundPeak = Math.max(0, ...scenarioList.map((scenario) => measurements.get(scenario.key)!.server.at(-1)?.rssMb ?? 0));
       serverRssByRound.push(round(roundPeak, 1));
       log(`round ${r}/${options.rounds} server peak RSS ${roundPeak.toFixed(1)} MB`);
+      if (options.heapSnapshot) {
+        const heap = await takeHeapSnapshot(server.pid, heapDir, r);
+        heapSnapshots.push(heap);
+        log(`round ${r}/${options.rounds} server live heap ${heap.liveMb} MB (heap snapshot)`);
+      }
     }
 
     let purge: PurgeResult | undefined;
@@ -495,6 +529,12 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
       if (file) profile = summariseProfile(path.join(profileDir, file));
     }
+    let allocations: (AllocationSummary & { kbPerRequest: number }) | undefined;
+    if (options.allocProfile) {
+      if (!existsSync(allocationFile)) throw new Error('the server wrote no allocation profile');
+      const summary = summariseAllocations(allocationFile);
+      allocations = { ...summary, kbPerRequest: Math.round((summary.allocatedMb * 1024) / Math.max(1, serverRequests)) };
+    }
     await restoreWriteLeftovers(db, dataset);
     await db.query('truncate audit_events');
 
@@ -540,6 +580,8 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       explain: calibration.plans,
       targets: {} as Targets,
       profile,
+      ...(options.heapSnapshot ? { heapSnapshots } : {}),
+      ...(allocations ? { allocations } : {}),
     };
     run.targets = evaluateTargets(run);
     const history = appendResult(options.resultsFile, run);

@@ -30,7 +30,8 @@ const NOT_BUSY = new Set(['(idle)', '(program)']);
 /** Frames every stack goes through; their inclusive time says nothing. */
 const GENERIC = new Set(['(root)', 'processTicksAndRejections', 'runMicrotasks', 'processImmediate', 'listOnTimeout', 'emit', '(anonymous)']);
 
-function where(url: string, line: number): string {
+/** `file:line` of a profile's call frame, relative to the repository when inside it. */
+export function frameLocation(url: string, line: number): string {
   if (!url) return '';
   const file = url.replace(/^file:\/\//, '');
   const relative = file.startsWith(repoRoot) ? path.relative(repoRoot, file) : file;
@@ -77,7 +78,7 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
     if (NOT_BUSY.has(node.callFrame.functionName)) continue;
     busyUs += us;
     const name = node.callFrame.functionName || '(anonymous)';
-    const at = where(node.callFrame.url, node.callFrame.lineNumber);
+    const at = frameLocation(node.callFrame.url, node.callFrame.lineNumber);
     const key = `${name} ${at}`;
     const entry = functions.get(key) ?? { name, where: at, us: 0 };
     entry.us += us;
@@ -89,10 +90,10 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
       const frame = byId.get(current)!.callFrame;
       const frameName = frame.functionName || '(anonymous)';
       if (GENERIC.has(frameName)) continue;
-      const frameKey = `${frameName} ${where(frame.url, frame.lineNumber)}`;
+      const frameKey = `${frameName} ${frameLocation(frame.url, frame.lineNumber)}`;
       if (seen.has(frameKey)) continue;
       seen.add(frameKey);
-      const total = inclusive.get(frameKey) ?? { name: frameName, where: where(frame.url, frame.lineNumber), us: 0 };
+      const total = inclusive.get(frameKey) ?? { name: frameName, where: frameLocation(frame.url, frame.lineNumber), us: 0 };
       total.us += us;
       inclusive.set(frameKey, total);
     }

@@ -154,6 +154,21 @@ export function printReport(run: BenchRun, history: BenchRun[], print: (line: st
   } else {
     print(`  scenario 1 at 90% vs 1% trashed: run "npm run bench -- --scale ${options.scale} --trashed 0.9" and "... --trashed 0.01" to compare`);
   }
+  if (run.heapSnapshots?.length) {
+    print('');
+    print('Live heap of the server after each round (V8 heap snapshot, taken after a full collection; the snapshots inflate the RSS figures above):');
+    for (const heap of run.heapSnapshots) {
+      print(`  round ${heap.round}: ${heap.liveMb} MB live; largest: ${heap.top.slice(0, 8).map((holder) => `${holder.name} ${holder.mb} MB`).join(', ')}`);
+    }
+  }
+  if (run.allocations) {
+    print('');
+    print(
+      `Allocations of the measured server (V8 sampling heap profiler, freed objects included, from its first request): ` +
+        `${run.allocations.allocatedMb} MB, about ${run.allocations.kbPerRequest} KB per request; by the function that allocated:`,
+    );
+    for (const entry of run.allocations.functions.slice(0, 15)) print(`  ${entry.share.toFixed(1).padStart(5)}%  ${entry.name}  ${entry.where}`);
+  }
   if (run.profile) {
     print('');
     print(`CPU profile of the measured server (node --cpu-prof, from its first request: warmups and measurements; ${run.profile.busyMs} ms busy)`);

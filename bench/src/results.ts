@@ -1,5 +1,7 @@
 import type { Calibration } from './calibrate';
 import type { LoadResult } from './load';
+import type { AllocationSummary } from './allocations';
+import type { HeapSummary } from './heap-snapshot';
 import type { ProfileSummary } from './profile';
 
 /** What a benchmark run records in results.json, and what the report reads. */
@@ -69,4 +71,8 @@ export interface BenchRun {
   explain: Calibration['plans'];
   targets: Targets;
   profile?: ProfileSummary;
+  /** With --heap-snapshot: the live heap of the server after each round. */
+  heapSnapshots?: HeapSummary[];
+  /** With --alloc-profile: where the server allocated, and how much per request (warm-ups included). */
+  allocations?: AllocationSummary & { kbPerRequest: number };
 }

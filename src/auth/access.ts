@@ -13,9 +13,10 @@ export type IsUserLive = (em: EntityManager, userId: string) => Promise<boolean>
 export class Access {
   private activeWriter: Promise<boolean> | undefined;
 
+  /** `em` may be given as a function, called only when a check needs the database (a member's first write). */
   constructor(
     readonly principal: Principal,
-    private readonly em: EntityManager,
+    private readonly em: EntityManager | (() => EntityManager),
     private readonly isUserLive: IsUserLive,
   ) {}
 
@@ -58,7 +59,7 @@ export class Access {
   async requireActiveWriter(): Promise<void> {
     this.requireSignedIn();
     if (this.isAdmin) return;
-    this.activeWriter ??= this.isUserLive(this.em, this.principal.id!);
+    this.activeWriter ??= this.isUserLive(typeof this.em === 'function' ? this.em() : this.em, this.principal.id!);
     if (!(await this.activeWriter)) throw new ForbiddenError('Your user is in the trash or gone: writes are not allowed');
   }
 
