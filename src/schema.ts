@@ -7,7 +7,6 @@ import { PostResolver } from './modules/post/post.resolver';
 import { TrashBinResolver } from './modules/trash-bin/trash-bin.resolver';
 import { TrashEventsResolver } from './modules/trash-bin/trash-events.resolver';
 import { UserResolver } from './modules/user/user.resolver';
-import { rejectUnstorableInput } from './validation/storable-input';
 import { validateArguments } from './validation/validate-arguments';
 
 /** The GraphQL schema, built from the resolvers and the decorated types. */
@@ -15,7 +14,6 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [UserResolver, PostResolver, TrashBinResolver, TrashEventsResolver, AuditResolver, NodeResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeISOResolver }],
-    globalMiddlewares: [rejectUnstorableInput],
     validateFn: validateArguments,
     // Every subscription brings its own event source (`subscribe`), so type-graphql's topic-based PubSub is never used.
     pubSub: {

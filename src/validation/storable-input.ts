@@ -1,4 +1,3 @@
-import type { MiddlewareFn } from 'type-graphql';
 import { BadUserInputError } from '../errors';
 
 /**
@@ -14,17 +13,22 @@ export function isStorableDate(date: Date): boolean {
   return time >= EARLIEST_DATE_MS && time <= LATEST_DATE_MS;
 }
 
+/** Argument objects already checked: a nested field gets the same one for every parent row. */
+const checked = new WeakSet<object>();
+
 /**
- * Refuses, for every argument of every field, values PostgreSQL cannot take:
+ * Refuses, for every argument of a field, values PostgreSQL cannot take:
  * text with a NUL character (its protocol cannot carry one) and dates outside
- * year 1 to 9999. One global middleware, so no argument can be forgotten; it
- * runs before type-graphql's argument validation and before any resolver.
+ * year 1 to 9999. Called by the argument validation (`validate-arguments.ts`),
+ * which type-graphql runs for every argument of every resolver, so no
+ * argument can be forgotten; each arguments object is checked once, before
+ * class-validator and before any resolver.
  */
-export const rejectUnstorableInput: MiddlewareFn = ({ args }, next) => {
-  // for-in rather than Object.keys: this runs for every resolver call, and allocates nothing this way.
+export function rejectUnstorableArguments(args: Record<string, unknown>): void {
+  if (checked.has(args)) return;
   for (const name in args) checkStorable(args[name], name, name);
-  return next();
-};
+  checked.add(args);
+}
 
 function checkStorable(value: unknown, path: string, field: string): void {
   if (typeof value === 'string') {
