@@ -140,3 +140,14 @@ describe('generated typed client (examples/client)', () => {
     expect(result.stderr).toContain('example client failed against http://127.0.0.1:9/graphql');
   }, 60_000);
 });
+
+describe('example web app (examples/web)', () => {
+  it('its documents match schema.graphql and it type-checks against the types generated from them (codegen, then tsc -p examples/web)', async () => {
+    // The same two steps `npm run web:build` takes before bundling; the browser tests (npm run test:e2e) drive the result.
+    const generated = await node([codegenBin, '--config', 'examples/web/codegen.ts', '--silent'], codegenEnv);
+    expect(generated.code, generated.stdout + generated.stderr).toBe(0);
+    expect(existsSync(path.join(root, 'examples', 'web', 'src', 'gql', 'possible-types.ts'))).toBe(true);
+    const checked = await node([tscBin, '-p', 'examples/web']);
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+  }, 180_000);
+});

@@ -135,11 +135,19 @@ describe('an unreachable database', () => {
       const ready = await fetch(app.url.replace('/graphql', '/readyz'));
       expect(ready.status).toBe(503);
       expect((await fetch(app.url.replace('/graphql', '/healthz'))).status).toBe(200);
+      // Metrics still answer, with everything but the trash counts the database would give.
+      const metrics = await fetch(app.url.replace('/graphql', '/metrics'));
+      expect(metrics.status).toBe(200);
+      const text = await metrics.text();
+      expect(text).toMatch(/^db_pool_connections\{state="used"\} \d+$/m);
+      expect(text).toMatch(/^graphql_errors_total\{code="SERVICE_UNAVAILABLE"\} \d+$/m);
+      expect(text).not.toMatch(/^trash_items\{/m);
     } finally {
       proxy.heal();
     }
     const recovered = await waitForRecovery();
     expect(recovered.status).toBe(200);
     expect((await fetch(app.url.replace('/graphql', '/readyz'))).status).toBe(200);
+    expect(await (await fetch(app.url.replace('/graphql', '/metrics'))).text()).toMatch(/^trash_items\{type="User"\} \d+$/m);
   });
 });

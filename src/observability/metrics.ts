@@ -58,7 +58,15 @@ export class Metrics implements TrashObserver {
       labelNames: ['type'] as const,
       registers: [this.registry],
       async collect() {
-        for (const [type, count] of await trashCounts.get()) this.set({ type }, count);
+        let counts: Map<string, number>;
+        try {
+          counts = await withDeadline(trashCounts.get(), TRASH_COUNT_DEADLINE_MS);
+        } catch {
+          // Database unreachable or too slow: the scrape still reports everything else, without these series.
+          this.reset();
+          return;
+        }
+        for (const [type, count] of counts) this.set({ type }, count);
       },
     });
     const pool = () => (orm.em.getConnection().getKnex().client as { pool?: TarnPool }).pool;
@@ -103,6 +111,17 @@ export const MAX_OPERATION_LABELS = 100;
  * last result, and callers while it is being computed share that computation.
  * A failed computation is not kept.
  */
+/** How long a scrape waits for the trash counts before answering without them. */
+const TRASH_COUNT_DEADLINE_MS = 2000;
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 class SharedRefresh<T> {
   private current: { value: Promise<T>; settledAt?: number } | undefined;
 
