@@ -160,12 +160,37 @@ function mappedProperties(meta: EntityMetadata): MappedProperty[] {
  * timestamps arrive as text, many-to-one properties become `{ id }` references.
  */
 export function rowToEntity<T extends object>(meta: EntityMetadata, entity: EntityClass<T>, row: Record<string, unknown>): T {
-  const values: Record<string, unknown> = {};
-  for (const prop of mappedProperties(meta)) {
-    const value = row[prop.name];
-    values[prop.name] = value == null ? value : prop.kind === 'reference' ? { id: value } : prop.kind === 'date' ? new Date(value as string) : value;
+  return rowMapperOf(meta, entity)(row) as T;
+}
+
+type RowMapper = (row: Record<string, unknown>) => object;
+
+const rowMappers = new WeakMap<EntityMetadata, RowMapper>();
+const toDate = (value: unknown) => (value == null ? value : new Date(value as string));
+const toReference = (value: unknown) => (value == null ? value : { id: value });
+
+/**
+ * The mapping of one entity's rows, generated once from its metadata as a
+ * function that builds each object in a single literal, so every row of an
+ * entity gets the same shape at once. The generic loop, setting property
+ * after property by computed name, was the largest cost of our own code in a
+ * 50-row page's profile (6.6% of the CPU); generated, the mapping takes under
+ * 2%, and parsing the timestamps (`toDate`) 3.5%. Property names come from
+ * the entity metadata and are written as JSON string literals.
+ */
+function rowMapperOf(meta: EntityMetadata, entity: EntityClass<object>): RowMapper {
+  let mapper = rowMappers.get(meta);
+  if (!mapper) {
+    const fields = mappedProperties(meta).map((prop) => {
+      const key = JSON.stringify(prop.name);
+      const value = `row[${key}]`;
+      return `${key}: ${prop.kind === 'reference' ? `toReference(${value})` : prop.kind === 'date' ? `toDate(${value})` : value}`;
+    });
+    const build = new Function('toDate', 'toReference', 'prototype', `return (row) => Object.setPrototypeOf({ ${fields.join(', ')} }, prototype);`);
+    mapper = build(toDate, toReference, entity.prototype) as RowMapper;
+    rowMappers.set(meta, mapper);
   }
-  return Object.setPrototypeOf(values, entity.prototype) as T;
+  return mapper;
 }
 
 export function metadataOf(metadata: MetadataStorage, entity: EntityClass<object>): EntityMetadata {
