@@ -13,7 +13,7 @@ export function isStorableDate(date: Date): boolean {
   return time >= EARLIEST_DATE_MS && time <= LATEST_DATE_MS;
 }
 
-/** Argument objects already checked: a nested field gets the same one for every parent row. */
+/** Argument objects already checked: graphql-jit may hand a nested field the same one for every parent row. */
 const checked = new WeakSet<object>();
 
 /**
