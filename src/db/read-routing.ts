@@ -5,6 +5,7 @@ import type { Config, ReplicaSettings } from '../config';
 import type { OrmOptionsFor } from './database';
 import { failoverOf, replicaCannotServe, replicaDriver } from './replica-driver';
 import { COMMITTED_POSITION_SQL, formatWalPosition, parseWalPosition } from './wal-position';
+import { withTimeout } from './with-timeout';
 
 /** Where a read-only request runs its statements: the primary or one replica. */
 export interface ReadTarget {
@@ -218,6 +219,7 @@ export class ReadRouter {
               `select pg_is_in_recovery() as in_recovery, pg_last_wal_replay_lsn()::text as replayed,
                       (extract(epoch from clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::float8 as since_replay_ms`,
             ),
+            CHECK_TIMEOUT_MS,
           );
         } catch (error) {
           this.markDown(replica, error);
@@ -256,7 +258,7 @@ export class ReadRouter {
     this.refreshing ??= Promise.all(
       this.replayedPast(undefined).map(async (replica) => {
         try {
-          const [row] = await withTimeout(rawQuery<{ replayed: string | null }>(replica, 'select pg_last_wal_replay_lsn()::text as replayed'));
+          const [row] = await withTimeout(rawQuery<{ replayed: string | null }>(replica, 'select pg_last_wal_replay_lsn()::text as replayed'), CHECK_TIMEOUT_MS);
           if (row.replayed) replica.replayed = parseWalPosition(row.replayed) ?? replica.replayed;
         } catch (error) {
           this.markDown(replica, error);
@@ -284,14 +286,6 @@ async function rawQuery<Row>(replica: Replica, sql: string): Promise<Row[]> {
   const knex = (replica.orm.em.getConnection() as PostgreSqlConnection).getKnex();
   const result = (await knex.raw(sql)) as { rows: Row[] };
   return result.rows;
-}
-
-function withTimeout<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 function sleep(ms: number): Promise<void> {

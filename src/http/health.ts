@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
+import { withTimeout } from '../db/with-timeout';
 
 /** How long readiness waits for the database before calling it unreachable. */
 const READINESS_TIMEOUT_MS = 2000;
@@ -25,17 +26,10 @@ async function notReadyBecause(orm: MikroORM): Promise<string | undefined> {
         await orm.em.getConnection().execute('select 1');
         return orm.getMigrator().getPendingMigrations();
       })(),
+      READINESS_TIMEOUT_MS,
     );
     return pending.length > 0 ? `${pending.length} migration(s) pending` : undefined;
   } catch {
     return 'database unreachable';
   }
-}
-
-function withTimeout<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timed out')), READINESS_TIMEOUT_MS);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -4,6 +4,7 @@ import type { AnyTrashPolicy } from '../trash/trash-policy';
 import type { TrashChange, TrashObserver } from '../trash/trash-observer';
 import type { RequestOutcome } from './request-log';
 import { ReadExecutor } from '../db/compiled/read-executor';
+import { withTimeout } from '../db/with-timeout';
 import { RowCounts } from '../trash/row-counts';
 
 /**
@@ -60,7 +61,7 @@ export class Metrics implements TrashObserver {
       async collect() {
         let counts: Map<string, number>;
         try {
-          counts = await withDeadline(trashCounts.get(), TRASH_COUNT_DEADLINE_MS);
+          counts = await withTimeout(trashCounts.get(), TRASH_COUNT_DEADLINE_MS);
         } catch {
           // Database unreachable or too slow: the scrape still reports everything else, without these series.
           this.reset();
@@ -106,22 +107,14 @@ export class Metrics implements TrashObserver {
 /** Distinct operation names a process labels its request metrics with; each adds about 15 series. */
 export const MAX_OPERATION_LABELS = 100;
 
+/** How long a scrape waits for the trash counts before answering without them. */
+const TRASH_COUNT_DEADLINE_MS = 2000;
+
 /**
  * A value computed at most once per `maxAgeMs`: callers in between get the
  * last result, and callers while it is being computed share that computation.
  * A failed computation is not kept.
  */
-/** How long a scrape waits for the trash counts before answering without them. */
-const TRASH_COUNT_DEADLINE_MS = 2000;
-
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-
 class SharedRefresh<T> {
   private current: { value: Promise<T>; settledAt?: number } | undefined;
 
