@@ -6,6 +6,7 @@ import {
   columnTypeOf,
   compiledStatement,
   conditionShape,
+  type ConditionShape,
   conditionSql,
   filterCondition,
   metadataOf,
@@ -38,16 +39,15 @@ function pageSql(meta: EntityMetadata, alias: string, query: KeysetQuery<{ id: s
   return `from ${quote(meta.tableName)} as ${alias}${where.length > 0 ? ` where ${where.join(' and ')}` : ''} order by ${sort} desc, ${id} desc limit ${params.take()}`;
 }
 
-/** The values `pageSql` binds, in its order. */
-function pageValues(query: KeysetQuery<{ id: string }>, values: unknown[] = []): unknown[] {
-  conditionShape(whereOf(query), values);
+/**
+ * A page's statement key (its shape without values) and the values `pageSql`
+ * binds, in its order, after any given in `values`: one walk of its conditions.
+ */
+function pageShape(query: KeysetQuery<{ id: string }>, values: unknown[] = []): ConditionShape {
+  const condition = conditionShape(whereOf(query), values);
   if (query.after != null) values.push(cursorValue(query.after), query.after.id);
   values.push(query.first + 1);
-  return values;
-}
-
-function pageKey(query: KeysetQuery<{ id: string }>): string {
-  return `${query.entity.name}:${query.order.name}:${conditionShape(whereOf(query)).key}:${query.after != null ? 'after' : 'first'}`;
+  return { key: `${query.entity.name}:${query.order.name}:${condition.key}:${query.after != null ? 'after' : 'first'}`, values };
 }
 
 const cursorValue = (cursor: Cursor) => cursor.sortValue.toISOString();
@@ -56,8 +56,9 @@ const cursorValue = (cursor: Cursor) => cursor.sortValue.toISOString();
 export async function readKeysetRows<T extends { id: string }>(reads: ReadExecutor, query: KeysetQuery<T>): Promise<T[]> {
   const meta = metadataOf(reads.em.getMetadata(), query.entity);
   const generic = query as unknown as KeysetQuery<{ id: string }>;
-  const statement = compiledStatement(`page:${pageKey(generic)}`, () => `select ${selectList(meta, 'e')} ${pageSql(meta, 'e', generic, new Parameters())}`);
-  const rows = await reads.rows<Record<string, unknown>>(statement, pageValues(generic));
+  const page = pageShape(generic);
+  const statement = compiledStatement(`page:${page.key}`, () => `select ${selectList(meta, 'e')} ${pageSql(meta, 'e', generic, new Parameters())}`);
+  const rows = await reads.rows<Record<string, unknown>>(statement, page.values);
   return rows.map((row) => rowToEntity(meta, query.entity, row));
 }
 
@@ -81,13 +82,14 @@ export async function readKeysetRowsPerParent<T extends { id: string }>(reads: R
   if (query.parentIds.length === 0) return byParent;
   const meta = metadataOf(reads.em.getMetadata(), query.entity);
   const generic = query as unknown as KeysetQuery<{ id: string }>;
-  const statement = compiledStatement(`pages:${query.parentProperty}:${pageKey(generic)}`, () => {
+  const shape = pageShape(generic, [query.parentIds]);
+  const statement = compiledStatement(`pages:${query.parentProperty}:${shape.key}`, () => {
     const params = new Parameters();
     const parentIds = params.take();
     const page = pageSql(meta, 'e', generic, params, [`e.${quote(columnOf(meta, query.parentProperty))} = parent.id`]);
     return `select p.* from unnest(${parentIds}::uuid[]) as parent(id) cross join lateral (select ${selectList(meta, 'e')} ${page}) as p`;
   });
-  const rows = await reads.rows<Record<string, unknown>>(statement, pageValues(generic, [query.parentIds]));
+  const rows = await reads.rows<Record<string, unknown>>(statement, shape.values);
   for (const row of rows) {
     const entity = rowToEntity(meta, query.entity, row);
     const parentId = String(row[query.parentProperty]);
@@ -166,7 +168,10 @@ export async function readKeysetRowsWithChildren<T extends { id: string }, C ext
   const childMeta = metadataOf(metadata, childQuery.entity);
   const parent = parentQuery as unknown as KeysetQuery<{ id: string }>;
   const child = { ...childQuery, after: childQuery.after ?? null } as unknown as KeysetQuery<{ id: string }>;
-  const key = `nested:${pageKey(parent)}|${childQuery.parentProperty}:${pageKey(child)}|${childQuery.total?.key ?? ''}`;
+  // Bound in the statement's order: the children's page (inside the select list) before the parents'.
+  const childShape = pageShape(child);
+  const parentShape = pageShape(parent);
+  const key = `nested:${parentShape.key}|${childQuery.parentProperty}:${childShape.key}|${childQuery.total?.key ?? ''}`;
   const statement = compiledStatement(key, () => {
     const params = new Parameters();
     const parentId = `e.${quote(columnOf(parentMeta, 'id'))}`;
@@ -177,7 +182,7 @@ export async function readKeysetRowsWithChildren<T extends { id: string }, C ext
     const total = childQuery.total ? `, (${childQuery.total.sql(parentId)}) as "__childTotal"` : '';
     return `select ${selectList(parentMeta, 'e')}, ${children}${total} ${pageSql(parentMeta, 'e', parent, params)}`;
   });
-  const rows = await reads.rows<Record<string, unknown>>(statement, [...pageValues(child), ...pageValues(parent)]);
+  const rows = await reads.rows<Record<string, unknown>>(statement, [...childShape.values, ...parentShape.values]);
   return rows.map((row) => ({
     parent: rowToEntity(parentMeta, parentQuery.entity, row),
     children: (row.__children as Array<Record<string, unknown>>).map((item) => rowToEntity(childMeta, childQuery.entity, item)),
