@@ -74,7 +74,7 @@ function flatten(plan: PlanNode): PlanNode[] {
 
 function serviceContext(member?: string): ServiceContext {
   const em = orm.em.fork();
-  const access = member ? new Access({ role: 'member', id: member }, em, async () => true) : systemAccess(em);
+  const access = member ? new Access({ role: 'member', id: member }, () => em, async () => true) : systemAccess(em);
   return { em, reads: new ReadExecutor(em), clock: () => new Date(), access, trash: { retentionDays: 30, purgeIntervalSeconds: 3600, purgeBatchSize: 1000, emptyTrashMaxRecords: 2000, emptyTrashMaxMs: 2000 } };
 }
 

@@ -13,10 +13,10 @@ export type IsUserLive = (em: EntityManager, userId: string) => Promise<boolean>
 export class Access {
   private activeWriter: Promise<boolean> | undefined;
 
-  /** `em` may be given as a function, called only when a check needs the database (a member's first write). */
+  /** `em` is called only when a check needs the database (a member's first write), so a read-only request never forks one. */
   constructor(
     readonly principal: Principal,
-    private readonly em: EntityManager | (() => EntityManager),
+    private readonly em: () => EntityManager,
     private readonly isUserLive: IsUserLive,
   ) {}
 
@@ -59,7 +59,7 @@ export class Access {
   async requireActiveWriter(): Promise<void> {
     this.requireSignedIn();
     if (this.isAdmin) return;
-    this.activeWriter ??= this.isUserLive(typeof this.em === 'function' ? this.em() : this.em, this.principal.id!);
+    this.activeWriter ??= this.isUserLive(this.em(), this.principal.id!);
     if (!(await this.activeWriter)) throw new ForbiddenError('Your user is in the trash or gone: writes are not allowed');
   }
 
@@ -93,5 +93,5 @@ export class Access {
 
 /** Access of the server itself (retention job, command-line tools): admin rights, no id. */
 export function systemAccess(em: EntityManager): Access {
-  return new Access(SYSTEM, em, async () => true);
+  return new Access(SYSTEM, () => em, async () => true);
 }

@@ -28,6 +28,8 @@ export function poolClientOf(em: EntityManager): ClientSource {
  * The one way a compiled read reaches PostgreSQL: a named prepared statement
  * on a pooled connection, without the QueryBuilder or knex building the SQL.
  * Statements are logged through the ORM's logger like its own (`LOG_LEVEL=trace`).
+ * A compiled read runs on a connection of its own and sees committed data
+ * only: what a write reads inside its transaction goes through the ORM.
  */
 export class ReadExecutor {
   /** Answers already asked for in this request, by statement and values. */
@@ -51,8 +53,6 @@ export class ReadExecutor {
   }
 
   async rows<R>(statement: PreparedRead, values: unknown[]): Promise<R[]> {
-    // A compiled read sees committed data only: inside a transaction the ORM's own connection must be used.
-    if (this.em.getTransactionContext()) throw new Error(`Compiled read ${statement.name} called inside a transaction`);
     this.observe(statement, values);
     const started = Date.now();
     const result = await this.clients((client) => client.query({ name: statement.name, text: statement.text, values }));
