@@ -15,6 +15,8 @@ import { ReadRouter } from './db/read-routing';
 import { ErrorCode } from './errors';
 import { compiledExecution, parsedDocumentStore } from './graphql/compiled-execution';
 import { formatError, serviceUnavailableStatus, unexpectedErrorLogger } from './graphql/format-error';
+import { renderedReads, stringifyResult } from './graphql/rendered-reads';
+import { renderableFields } from './modules/rendered-fields';
 import { trashPolicies } from './modules/trash-policies';
 import { ormOptions } from './orm';
 import type { RequestContext } from './request-context';
@@ -142,7 +144,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     const apollo = new ApolloServer<RequestContext>({
       // Operations run as compiled code (graphql-jit); parsing, validation and plugins stay Apollo's.
-      gateway: compiledExecution(schema),
+      // Reads of entity columns only are answered with JSON PostgreSQL writes (rendered-reads.ts); the rest runs compiled.
+      gateway: compiledExecution(schema, renderedReads(schema, database.orm.getMetadata(), renderableFields)),
+      stringifyResult,
       documentStore: parsedDocumentStore(),
       formatError,
       validationRules: limits.validationRules,

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/audit.service';
+import type { ReadExecutor } from './db/compiled/read-executor';
 import type { NodeService } from './modules/node/node.service';
 import type { PostService } from './modules/post/post.service';
 import type { UserService } from './modules/user/user.service';
@@ -12,6 +13,8 @@ export interface Services {
   trashBin: TrashBinService;
   audit: AuditLog;
   nodes: NodeService;
+  /** The request's executor of compiled reads, which the services read through too. */
+  reads: ReadExecutor;
 }
 
 /** What every resolver receives: the services for this request, bound to its own EntityManager fork. */

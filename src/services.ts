@@ -35,6 +35,7 @@ export function createServices(context: ServiceContext): Services {
     trashBin: new TrashBinService(context, trashPolicies),
     audit,
     nodes: new NodeService(context, trashPolicies, audit),
+    reads: context.reads,
   };
 }
 

@@ -3,6 +3,9 @@ import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import { type DocumentNode, execute, type ExecutionResult, getVariableValues, GraphQLError, type GraphQLSchema, printSchema, valueFromASTUntyped, type VariableDefinitionNode } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 
+/** Answers a request whose response the database can write (see rendered-reads.ts), or undefined to execute it. */
+export type RenderedReads = (request: Parameters<GatewayExecutor>[0]) => Promise<ExecutionResult | undefined>;
+
 /** Distinct operations compiled per parsed document; a document rarely holds more than a handful. */
 const MAX_OPERATIONS_PER_DOCUMENT = 16;
 
@@ -19,7 +22,7 @@ const MAX_OPERATIONS_PER_DOCUMENT = 16;
  * the compiled code lives exactly as long as its document and is bounded by
  * the same limit.
  */
-export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
+export function compiledExecution(schema: GraphQLSchema, rendered?: RenderedReads): GatewayInterface {
   const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | ExecutionResult>>();
 
   const compile = (document: DocumentNode, operationName: string | null): CompiledQuery | ExecutionResult => {
@@ -40,6 +43,8 @@ export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
     const variables = withDefaults(request.operation?.variableDefinitions, request.request.variables ?? {});
     // No operation by that name (or none named among several): graphql-js words the error as Apollo expects it.
     if (!request.operation) return execute({ schema, document: request.document, operationName: request.request.operationName, variableValues: variables });
+    const answer = await rendered?.(request);
+    if (answer) return answer;
     const query = compile(request.document, request.operationName);
     if (!isCompiledQuery(query)) return query;
     const result = await query.query(undefined, request.context, variables);

@@ -54,6 +54,11 @@ export class RowCounts {
     return `select coalesce(${sumOf[rows]}, 0) as count from "row_counts" where "table_name" = ${literal(this.tableOf(entity))} and "parent_id" = ${parentId}`;
   }
 
+  /** `countSql` for a parent id expression, or for the table's own total when there is none. */
+  totalSql(entity: EntityClass<object>, rows: CountedRows, parentId: string | undefined): string {
+    return this.countSql(entity, rows, parentId ?? `${literal(TABLE_TOTAL_ID)}::uuid`);
+  }
+
   private tableOf(entity: EntityClass<object>): string {
     return tableName(this.reads.em, entity);
   }

@@ -7,8 +7,11 @@ import { columnName, tableName } from '../db/columns';
 import { readByIds } from '../db/compiled/keyset-reads';
 import { rowsToEntities } from '../db/rows';
 import { isUuid, newId } from '../db/ids';
+import type { KeysetOrder } from '../db/keyset';
+import type { RenderedListing } from '../graphql/rendered-reads';
 import type { Listing } from './child-connection.loader';
 import { purgeRecords } from './purge';
+import { RowCounts } from './row-counts';
 import { trashedRowsVisibleTo, trashOrder, visibilityOf } from './trash-listing';
 import type { ServiceContext } from '../service-context';
 import type { TrashChange } from './trash-observer';
@@ -114,6 +117,21 @@ export class TrashService<T extends TrashableEntity> {
       order: trashOrder<T>(visibility),
       where: trashedRowsVisibleTo<T>(visibility, this.policy.ownerProperty, ownerId),
       counted: ownerId === null ? visibility : undefined,
+    };
+  }
+
+  /**
+   * The same listing for a response PostgreSQL writes itself
+   * (graphql/rendered-reads.ts): its total read from the maintained counters
+   * when they answer it, else counted over the same conditions.
+   */
+  renderedListing(args: { includeDeleted: boolean; onlyDeleted: boolean }): RenderedListing {
+    const { order, where, counted } = this.listing(args);
+    const counts = new RowCounts(this.context.reads);
+    return {
+      order: order as KeysetOrder<never>,
+      where: where as FilterQuery<never>,
+      total: counted && ((parentId) => counts.totalSql(this.policy.entity, counted, parentId)),
     };
   }
 

@@ -79,3 +79,6 @@ export abstract class TrashableEntity implements Trashable {
     return this.deletedAt !== null;
   }
 }
+
+/** `isDeleted` in SQL, over the `deletedAt` column, for responses the database writes. */
+export const isDeletedSql = ([deletedAt]: string[]) => `(${deletedAt} is not null)`;

@@ -27,7 +27,7 @@ function whereOf<T>(query: { order: { where: FilterQuery<T> }; where?: FilterQue
 }
 
 /** `where <condition> [and (sort, id) < (cursor)] order by sort desc, id desc limit n`, for alias `alias`. */
-function pageSql(meta: EntityMetadata, alias: string, query: KeysetQuery<{ id: string }>, params: Parameters, extra: string[] = []): string {
+export function pageSql(meta: EntityMetadata, alias: string, query: KeysetQuery<{ id: string }>, params: Parameters, extra: string[] = []): string {
   const sort = `${alias}.${quote(columnOf(meta, query.order.sortProperty))}`;
   const id = `${alias}.${quote(columnOf(meta, 'id'))}`;
   const conditions = [conditionSql(meta, whereOf(query), alias, params), ...extra];
@@ -43,7 +43,7 @@ function pageSql(meta: EntityMetadata, alias: string, query: KeysetQuery<{ id: s
  * A page's statement key (its shape without values) and the values `pageSql`
  * binds, in its order, after any given in `values`: one walk of its conditions.
  */
-function pageShape(query: KeysetQuery<{ id: string }>, values: unknown[] = []): ConditionShape {
+export function pageShape(query: KeysetQuery<{ id: string }>, values: unknown[] = []): ConditionShape {
   const condition = conditionShape(whereOf(query), values);
   if (query.after != null) values.push(cursorValue(query.after), query.after.id);
   values.push(query.first + 1);

@@ -63,6 +63,11 @@ export class Parameters {
   take(): string {
     return `$${this.next++}`;
   }
+
+  /** How many positions were handed out. */
+  get taken(): number {
+    return this.next - 1;
+  }
 }
 
 /** SQL of a condition, in the same order as `conditionShape` collects its values; '' for no condition. */

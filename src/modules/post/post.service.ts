@@ -3,6 +3,7 @@ import { isUuid } from '../../db/ids';
 import { MAX_PAGE_SIZE } from '../../graphql/connection';
 import { decodeAfter, listKeysetPage, toPage } from '../../graphql/keyset-page';
 import type { NestedConnectionSelection } from '../../graphql/selection';
+import type { RenderedListing } from '../../graphql/rendered-reads';
 import { ChildConnectionLoader, type Listing } from '../../trash/child-connection.loader';
 import type { ServiceContext } from '../../service-context';
 import { RowCounts } from '../../trash/row-counts';
@@ -36,6 +37,14 @@ export class PostService {
     // An author id that is not a UUID lists nothing, and listKeysetPage already answers 0 for it.
     const countable = counted && (args.authorId == null || isUuid(args.authorId));
     return PostConnection.of(page, countable ? () => new RowCounts(this.context.reads).count(Post, counted, args.authorId ?? undefined) : countTotal);
+  }
+
+  /**
+   * The listing of `list` without an author, and of `User.posts` under each
+   * author, for a response the database writes (graphql/rendered-reads.ts).
+   */
+  renderedListing(args: TrashFilterArgs): RenderedListing {
+    return this.trash.renderedListing(args);
   }
 
   /** `User.posts`: batched across every user of the response. */

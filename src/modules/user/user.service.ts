@@ -4,6 +4,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { readKeysetCount, readKeysetRowsWithChildren } from '../../db/compiled/keyset-reads';
 import type { Page } from '../../graphql/connection';
 import { decodeAfter, findKeysetPage, toPage, type KeysetPageRequest } from '../../graphql/keyset-page';
+import type { RenderedListing } from '../../graphql/rendered-reads';
 import { nestedConnectionSelection } from '../../graphql/selection';
 import type { PostService, PostsOfAuthors } from '../post/post.service';
 import type { ServiceContext } from '../../service-context';
@@ -61,6 +62,11 @@ export class UserService {
     const page = posts ? await this.pageWithPosts(request, posts) : await findKeysetPage(this.context.reads, request);
     const reads = this.context.reads;
     return UserConnection.of(page, counted ? () => new RowCounts(reads).count(User, counted) : () => readKeysetCount(reads, request));
+  }
+
+  /** `list`'s listing, for a response the database writes (graphql/rendered-reads.ts). */
+  renderedListing(args: TrashFilterArgs): RenderedListing {
+    return this.trash.renderedListing(args);
   }
 
   /** The users page and each user's posts page in one statement; the users are also every listed post's author. */

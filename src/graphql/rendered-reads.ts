@@ -1,0 +1,440 @@
+import type { EntityClass, FilterQuery, MetadataStorage } from '@mikro-orm/core';
+import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
+import {
+  getArgumentValues,
+  getNamedType,
+  getVariableValues,
+  isNonNullType,
+  isObjectType,
+  isScalarType,
+  Kind,
+  locatedError,
+  type DocumentNode,
+  type ExecutionResult,
+  type FieldNode,
+  type FormattedExecutionResult,
+  type FragmentDefinitionNode,
+  type GraphQLError,
+  type GraphQLField,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import {
+  fitsOneObject,
+  jsonKindOf,
+  readJson,
+  type ConnectionFieldShape,
+  type ConnectionShape,
+  type EdgeFieldShape,
+  type FieldShape,
+  type JsonKind,
+  type ObjectShape,
+  type PageInfoFieldShape,
+  type RootShape,
+} from '../db/compiled/json-reads';
+import type { ReadExecutor } from '../db/compiled/read-executor';
+import { isDatabaseUnavailable } from '../db/database-errors';
+import { isUuid } from '../db/ids';
+import type { KeysetOrder } from '../db/keyset';
+import { MAX_PAGE_SIZE } from './connection';
+import { decodeCursor } from './cursor';
+
+/**
+ * Rendered reads: a query made only of entity listings, records by id and
+ * their columns is answered by one statement in which PostgreSQL writes the
+ * response's JSON itself (db/compiled/json-reads.ts). Node then neither
+ * parses rows, nor builds objects, nor walks them through the executor, nor
+ * serializes them again: on a 50-row page that was most of the server's CPU,
+ * and the server's one JavaScript thread is what limits its throughput.
+ *
+ * Anything else (a field with a resolver of its own, directives, a union, a
+ * mutation, arguments that are invalid or not allowed to the caller) is
+ * executed as before, by the compiled executor and the resolvers, which also
+ * report every error: the rendered path only ever answers requests that
+ * succeed. The rules of who sees what stay in the services, which give the
+ * listing's order and conditions (`RenderableFields`).
+ */
+
+/** A listing's order and conditions for this request's principal, as the service computes them for its resolver. */
+export interface RenderedListing {
+  order: KeysetOrder<never>;
+  where: FilterQuery<never>;
+  /** The total as a scalar subquery (a maintained counter) over the parent's id SQL, undefined at the top level; without it, rows are counted. */
+  total?: (parentId: string | undefined) => string;
+}
+
+/** The fields that can be rendered, and how their arguments become a listing. Throwing means: not rendered. */
+export interface RenderableFields<Context> {
+  /** Query fields listing an entity as a connection, e.g. `users`. */
+  connections: Record<string, { entity: EntityClass<{ id: string }>; listing(context: Context, args: Record<string, unknown>): RenderedListing }>;
+  /** Query fields reading a record by its `id` argument; `filter` names the entity's filter that applies, or undefined when not rendered. */
+  byId: Record<string, { entity: EntityClass<object>; filter(args: Record<string, unknown>): string | undefined }>;
+  /** Fields of entity types computed from columns, by field name, e.g. `isDeleted`; for every entity that has the properties. */
+  computed: Record<string, { properties: string[]; sql(columns: string[]): string }>;
+  /** Fields of entity types holding the record a many-to-one property points to, keyed `Type.field`, e.g. `Post.author`; read in any state. */
+  references: Record<string, { entity: EntityClass<object>; property: string }>;
+  /** Fields of entity types listing their children, keyed `Type.field`, e.g. `User.posts`. */
+  children: Record<
+    string,
+    { entity: EntityClass<{ id: string }>; parentProperty: string; listing(context: Context, args: Record<string, unknown>): RenderedListing }
+  >;
+  /** The request's executor of compiled reads. */
+  reads(context: Context): ReadExecutor;
+  /** Told when a rendered statement failed for a reason other than the database being unavailable; the request is then executed. */
+  failed(context: Context, error: unknown): void;
+}
+
+/** A root field's answer as JSON text written by PostgreSQL, spliced into the response as it is. */
+export class RenderedJson {
+  constructor(readonly text: string) {}
+
+  /** For anything that serializes the result by itself (e.g. `executeOperation` in-process). */
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+
+/** Results whose `data` holds rendered JSON. */
+const renderedData = new WeakSet<object>();
+
+/**
+ * Apollo's `stringifyResult`: JSON as Apollo writes it, with the rendered
+ * root fields written in as they came from the database.
+ */
+export function stringifyResult(result: FormattedExecutionResult): string {
+  const { data } = result;
+  if (!data || !renderedData.has(data)) return `${JSON.stringify(result)}\n`;
+  const fields = Object.entries(data).map(([key, value]) => `${JSON.stringify(key)}:${value instanceof RenderedJson ? value.text : JSON.stringify(value)}`);
+  const parts = [];
+  if (result.errors) parts.push(`"errors":${JSON.stringify(result.errors)}`);
+  parts.push(`"data":{${fields.join(',')}}`);
+  if (result.extensions) parts.push(`"extensions":${JSON.stringify(result.extensions)}`);
+  return `{${parts.join(',')}}\n`;
+}
+
+class NotRendered extends Error {}
+
+/** GraphQL scalars and the column types PostgreSQL writes exactly as they serialize. */
+const scalarKinds: Record<string, JsonKind> = { ID: 'text', String: 'text', Int: 'integer', Boolean: 'boolean', DateTimeISO: 'timestamp' };
+
+type ObjectPlan = { entity: EntityClass<object>; fields: Array<{ key: string; value: FieldPlan }> };
+type FieldPlan =
+  | Extract<FieldShape, { kind: 'column' | 'computed' | 'constant' }>
+  | { kind: 'reference'; property: string; node: ObjectPlan }
+  | { kind: 'connection'; connection: ConnectionPlan };
+type EdgeFieldPlan = { kind: 'node'; node: ObjectPlan } | { kind: 'cursor' } | { kind: 'constant'; value: string };
+type ConnectionFieldPlan =
+  | { kind: 'nodes'; node: ObjectPlan }
+  | { kind: 'edges'; fields: Array<{ key: string; value: EdgeFieldPlan }> }
+  | { kind: 'pageInfo'; fields: Array<{ key: string; value: PageInfoFieldShape }> }
+  | { kind: 'totalCount' }
+  | { kind: 'constant'; value: string };
+
+interface ConnectionPlan {
+  field: GraphQLField<unknown, unknown>;
+  node: FieldNode;
+  entity: EntityClass<{ id: string }>;
+  parentProperty?: string;
+  listing(context: unknown, args: Record<string, unknown>): RenderedListing;
+  fields: Array<{ key: string; value: ConnectionFieldPlan }>;
+}
+
+type RootPlan =
+  | { key: string; kind: 'constant'; value: string }
+  | { key: string; kind: 'connection'; connection: ConnectionPlan }
+  | { key: string; kind: 'byId'; field: GraphQLField<unknown, unknown>; node: FieldNode; entity: EntityClass<object>; object: ObjectPlan; filter(args: Record<string, unknown>): string | undefined };
+
+/**
+ * The renderer for one schema: plans each operation once (kept with its
+ * parsed document, like the compiled executor's code), then binds a plan to
+ * a request's variables and principal. Answers undefined when the request
+ * is not rendered.
+ */
+export function renderedReads<Context>(schema: GraphQLSchema, metadata: MetadataStorage, fields: RenderableFields<Context>) {
+  const plans = new WeakMap<DocumentNode, Map<string, RootPlan[] | null>>();
+  const planner = new Planner(schema, metadata, fields as RenderableFields<unknown>);
+
+  const planOf = (document: DocumentNode, operation: OperationDefinitionNode): RootPlan[] | null => {
+    const key = operation.name?.value ?? '';
+    let operations = plans.get(document);
+    let plan = operations?.get(key);
+    if (plan === undefined) {
+      plan = planner.plan(document, operation);
+      if (!operations) plans.set(document, (operations = new Map()));
+      operations.set(key, plan);
+    }
+    return plan;
+  };
+
+  return async (request: GatewayGraphQLRequestContext): Promise<ExecutionResult | undefined> => {
+    const context = request.context as Context;
+    const operation = request.operation;
+    if (!operation) return undefined;
+    const plan = planOf(request.document, operation);
+    if (!plan) return undefined;
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.request.variables ?? {});
+    if (coerced.errors) return undefined;
+    let roots: RootShape[];
+    try {
+      const binder = new Binder(context, coerced.coerced);
+      roots = plan.filter((root) => root.kind !== 'constant').map((root) => binder.root(root));
+    } catch (error) {
+      if (error instanceof NotRendered) return undefined;
+      throw error;
+    }
+    let texts: string[];
+    try {
+      texts = await readJson(fields.reads(context), roots);
+    } catch (error) {
+      // Unreachable or timed out: reported at once, as the resolvers would, not tried a second time.
+      if (isDatabaseUnavailable(error)) return failed(plan, error);
+      // Any other failure is this statement's own: the executor answers instead.
+      fields.failed(context, error);
+      return undefined;
+    }
+    const data: Record<string, unknown> = {};
+    let next = 0;
+    for (const root of plan) data[root.key] = root.kind === 'constant' ? root.value : new RenderedJson(texts[next++]);
+    renderedData.add(data);
+    return { data };
+  };
+}
+
+/** The result graphql-js gives when every database-backed root field fails with `error`: a non-null one nulls the data. */
+function failed(plan: RootPlan[], error: unknown): ExecutionResult {
+  const errors: GraphQLError[] = [];
+  const data: Record<string, unknown> = {};
+  let nullData = false;
+  for (const root of plan) {
+    if (root.kind === 'constant') {
+      data[root.key] = root.value;
+      continue;
+    }
+    const { field, node } = root.kind === 'connection' ? root.connection : root;
+    errors.push(locatedError(error, [node], [root.key]));
+    if (isNonNullType(field.type)) nullData = true;
+    else data[root.key] = null;
+  }
+  return { data: nullData ? null : data, errors };
+}
+
+/** Turns an operation into a plan, or null when some part of it is not rendered. */
+class Planner {
+  private fragments: Record<string, FragmentDefinitionNode> = {};
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly metadata: MetadataStorage,
+    private readonly renderable: RenderableFields<unknown>,
+  ) {}
+
+  plan(document: DocumentNode, operation: OperationDefinitionNode): RootPlan[] | null {
+    if (operation.operation !== 'query' || operation.directives?.length) return null;
+    this.fragments = {};
+    for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) this.fragments[definition.name.value] = definition;
+    try {
+      const queryType = this.schema.getQueryType()!;
+      const roots = this.fieldsOf(operation.selectionSet, queryType).map((node) => this.root(node, queryType));
+      return roots.some((root) => root.kind !== 'constant') ? roots : null;
+    } catch (error) {
+      if (error instanceof NotRendered) return null;
+      throw error;
+    } finally {
+      this.fragments = {};
+    }
+  }
+
+  private root(node: FieldNode, queryType: GraphQLObjectType): RootPlan {
+    const key = responseKey(node);
+    const name = node.name.value;
+    if (name === '__typename') return { key, kind: 'constant', value: queryType.name };
+    const field = queryType.getFields()[name];
+    const listing = Object.hasOwn(this.renderable.connections, name) ? this.renderable.connections[name] : undefined;
+    if (field && listing) return { key, kind: 'connection', connection: this.connection(node, field, listing.entity, listing.listing) };
+    const byId = Object.hasOwn(this.renderable.byId, name) ? this.renderable.byId[name] : undefined;
+    if (field && byId) {
+      const type = getNamedType(field.type);
+      if (!isObjectType(type)) throw new NotRendered();
+      return { key, kind: 'byId', field, node, entity: byId.entity, object: this.object(node.selectionSet, type, byId.entity), filter: byId.filter };
+    }
+    throw new NotRendered();
+  }
+
+  private connection(
+    node: FieldNode,
+    field: GraphQLField<unknown, unknown>,
+    entity: EntityClass<{ id: string }>,
+    listing: ConnectionPlan['listing'],
+    parentProperty?: string,
+  ): ConnectionPlan {
+    const type = getNamedType(field.type);
+    if (!isObjectType(type)) throw new NotRendered();
+    const typeFields = type.getFields();
+    const fields = this.fieldsOf(node.selectionSet, type).map((selected): { key: string; value: ConnectionFieldPlan } => {
+      const key = responseKey(selected);
+      switch (selected.name.value) {
+        case '__typename':
+          return { key, value: { kind: 'constant', value: type.name } };
+        case 'nodes':
+          return { key, value: { kind: 'nodes', node: this.object(selected.selectionSet, objectTypeOf(typeFields.nodes), entity) } };
+        case 'totalCount':
+          return { key, value: { kind: 'totalCount' } };
+        case 'edges': {
+          const edgeType = objectTypeOf(typeFields.edges);
+          const edge = this.fieldsOf(selected.selectionSet, edgeType).map((item): { key: string; value: EdgeFieldPlan } => {
+            const itemKey = responseKey(item);
+            if (item.name.value === '__typename') return { key: itemKey, value: { kind: 'constant', value: edgeType.name } };
+            if (item.name.value === 'cursor') return { key: itemKey, value: { kind: 'cursor' } };
+            if (item.name.value === 'node') return { key: itemKey, value: { kind: 'node', node: this.object(item.selectionSet, objectTypeOf(edgeType.getFields().node), entity) } };
+            throw new NotRendered();
+          });
+          return { key, value: { kind: 'edges', fields: distinct(edge) } };
+        }
+        case 'pageInfo': {
+          const infoType = objectTypeOf(typeFields.pageInfo);
+          const info = this.fieldsOf(selected.selectionSet, infoType).map((item): { key: string; value: PageInfoFieldShape } => {
+            const itemKey = responseKey(item);
+            if (item.name.value === '__typename') return { key: itemKey, value: { kind: 'constant', value: infoType.name } };
+            if (item.name.value === 'hasNextPage') return { key: itemKey, value: { kind: 'hasNextPage' } };
+            if (item.name.value === 'endCursor') return { key: itemKey, value: { kind: 'endCursor' } };
+            throw new NotRendered();
+          });
+          return { key, value: { kind: 'pageInfo', fields: distinct(info) } };
+        }
+        default:
+          throw new NotRendered();
+      }
+    });
+    return { field, node, entity, parentProperty, listing, fields: distinct(fields) };
+  }
+
+  /** A record's fields: its columns, `__typename`, and connections of its children. */
+  private object(selectionSet: SelectionSetNode | undefined, type: GraphQLObjectType, entity: EntityClass<object>): ObjectPlan {
+    const meta = this.metadata.find(entity.name);
+    if (!meta || type.name !== meta.className) throw new NotRendered();
+    const fields = this.fieldsOf(selectionSet, type).map((selected): { key: string; value: FieldPlan } => {
+      const key = responseKey(selected);
+      const name = selected.name.value;
+      if (name === '__typename') return { key, value: { kind: 'constant', value: type.name } };
+      const field = type.getFields()[name];
+      const child = Object.hasOwn(this.renderable.children, `${type.name}.${name}`) ? this.renderable.children[`${type.name}.${name}`] : undefined;
+      if (field && child) return { key, value: { kind: 'connection', connection: this.connection(selected, field, child.entity, child.listing, child.parentProperty) } };
+      const reference = Object.hasOwn(this.renderable.references, `${type.name}.${name}`) ? this.renderable.references[`${type.name}.${name}`] : undefined;
+      if (field && reference) {
+        const node = this.object(selected.selectionSet, objectTypeOf(field), reference.entity);
+        return { key, value: { kind: 'reference', property: reference.property, node } };
+      }
+      const computed = Object.hasOwn(this.renderable.computed, name) ? this.renderable.computed[name] : undefined;
+      if (field && !field.resolve && computed && computed.properties.every((property) => jsonKindOf(meta, property) !== undefined)) {
+        return { key, value: { kind: 'computed', properties: computed.properties, sql: computed.sql } };
+      }
+      // A plain column: no resolver of its own (none computes, wraps or counts it), and a column type written as its scalar serializes.
+      const scalar = field && getNamedType(field.type);
+      if (!field || field.resolve || !isScalarType(scalar) || scalarKinds[scalar.name] === undefined) throw new NotRendered();
+      if (jsonKindOf(meta, name) !== scalarKinds[scalar.name]) throw new NotRendered();
+      return { key, value: { kind: 'column', property: name } };
+    });
+    return { entity, fields: distinct(fields) };
+  }
+
+  /** The fields of a selection set through fragments of this type (or of an interface it implements); directives are not rendered. */
+  private fieldsOf(selectionSet: SelectionSetNode | undefined, type: GraphQLObjectType): FieldNode[] {
+    if (!selectionSet) throw new NotRendered();
+    const fields: FieldNode[] = [];
+    for (const selection of selectionSet.selections) {
+      if (selection.directives?.length) throw new NotRendered();
+      if (selection.kind === Kind.FIELD) {
+        fields.push(selection);
+        continue;
+      }
+      const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : this.fragments[selection.name.value];
+      if (!fragment || fragment.directives?.length) throw new NotRendered();
+      const condition = fragment.typeCondition?.name.value;
+      if (condition && condition !== type.name && !type.getInterfaces().some((item) => item.name === condition)) throw new NotRendered();
+      fields.push(...this.fieldsOf(fragment.selectionSet, type));
+    }
+    return fields;
+  }
+}
+
+/** A plan bound to one request: arguments from its variables, listings from its principal. */
+class Binder {
+  constructor(
+    private readonly context: unknown,
+    private readonly variables: Record<string, unknown>,
+  ) {}
+
+  root(root: RootPlan): RootShape {
+    if (root.kind === 'connection') return { kind: 'connection', connection: this.connection(root.connection) };
+    if (root.kind !== 'byId') throw new NotRendered();
+    const args = getArgumentValues(root.field, root.node, this.variables);
+    const filter = root.filter(args);
+    if (filter === undefined || typeof args.id !== 'string' || !isUuid(args.id)) throw new NotRendered();
+    return { kind: 'byId', node: this.object(root.object), id: args.id, filter };
+  }
+
+  private connection(plan: ConnectionPlan): ConnectionShape {
+    const args = getArgumentValues(plan.field, plan.node, this.variables);
+    const first = args.first;
+    if (typeof first !== 'number' || !Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw new NotRendered();
+    let listing: RenderedListing;
+    let after;
+    try {
+      listing = plan.listing(this.context, args);
+      after = args.after != null ? decodeCursor(String(args.after), listing.order) : null;
+    } catch {
+      throw new NotRendered();
+    }
+    return {
+      query: { entity: plan.entity, first, after, order: listing.order as KeysetOrder<{ id: string }>, where: listing.where as FilterQuery<{ id: string }> },
+      parentProperty: plan.parentProperty,
+      total: listing.total,
+      fields: plan.fields.map(({ key, value }) => ({ key, value: this.connectionField(value) })),
+    };
+  }
+
+  private connectionField(field: ConnectionFieldPlan): ConnectionFieldShape {
+    if (field.kind === 'nodes') return { kind: 'nodes', node: this.object(field.node) };
+    if (field.kind !== 'edges') return field;
+    return {
+      kind: 'edges',
+      fields: field.fields.map(({ key, value }): { key: string; value: EdgeFieldShape } => ({
+        key,
+        value: value.kind === 'node' ? { kind: 'node', node: this.object(value.node) } : value,
+      })),
+    };
+  }
+
+  private object(plan: ObjectPlan): ObjectShape {
+    return {
+      entity: plan.entity,
+      fields: plan.fields.map(({ key, value }): { key: string; value: FieldShape } => {
+        if (value.kind === 'connection') return { key, value: { kind: 'connection', connection: this.connection(value.connection) } };
+        if (value.kind === 'reference') return { key, value: { kind: 'reference', property: value.property, node: this.object(value.node) } };
+        return { key, value };
+      }),
+    };
+  }
+}
+
+function responseKey(node: FieldNode): string {
+  return node.alias?.value ?? node.name.value;
+}
+
+function objectTypeOf(field: GraphQLField<unknown, unknown> | undefined): GraphQLObjectType {
+  const type = field && getNamedType(field.type);
+  if (!type || !isObjectType(type)) throw new NotRendered();
+  return type;
+}
+
+/**
+ * Fields as listed, when every response key appears once and json_build_object
+ * can take them all. A key selected twice is merged by GraphQL's rules
+ * (sub-selections combined), which the executor does; it is not rendered.
+ */
+function distinct<T extends { key: string }>(fields: T[]): T[] {
+  if (!fitsOneObject(fields) || new Set(fields.map((field) => field.key)).size !== fields.length) throw new NotRendered();
+  return fields;
+}

@@ -1,0 +1,49 @@
+import type { RenderableFields } from '../graphql/rendered-reads';
+import type { RequestContext } from '../request-context';
+import type { TrashFilterArgs } from '../trash/trash-listing';
+import { isDeletedSql, SOFT_DELETE_FILTER } from '../trash/trashable.entity';
+import { Post } from './post/post.entity';
+import { User } from './user/user.entity';
+
+/** A record read by id is rendered only without `includeDeleted`: a live record is visible to everyone, so no rule applies. */
+const liveOnly = (args: Record<string, unknown>) => (args.includeDeleted ? undefined : SOFT_DELETE_FILTER);
+
+/**
+ * The fields whose answer PostgreSQL may write itself (see
+ * graphql/rendered-reads.ts), each with the service method that gives its
+ * listing, so that who sees what stays decided in one place.
+ */
+export const renderableFields: RenderableFields<RequestContext> = {
+  connections: {
+    users: { entity: User, listing: ({ services }, args) => services.users.renderedListing(args as unknown as TrashFilterArgs) },
+    posts: {
+      entity: Post,
+      listing: ({ services }, args) => {
+        // One author's posts (an id to check, its own counters) stay with the resolver.
+        if (args.authorId != null) throw new Error('posts by author are not rendered');
+        return services.posts.renderedListing(args as unknown as TrashFilterArgs);
+      },
+    },
+  },
+  byId: {
+    user: { entity: User, filter: liveOnly },
+    post: { entity: Post, filter: liveOnly },
+  },
+  computed: {
+    isDeleted: { properties: ['deletedAt'], sql: isDeletedSql },
+  },
+  // As `Post.author` resolves: the author whatever its state.
+  references: {
+    'Post.author': { entity: User, property: 'author' },
+  },
+  children: {
+    'User.posts': {
+      entity: Post,
+      parentProperty: 'author',
+      listing: ({ services }, args) => services.posts.renderedListing(args as unknown as TrashFilterArgs),
+    },
+  },
+  reads: ({ services }) => services.reads,
+  // A statement of this path that PostgreSQL refuses is a defect of the path: logged, and the request still answered.
+  failed: ({ logger }, error) => logger.error({ err: error }, 'rendered read failed; executed by the resolvers instead'),
+};

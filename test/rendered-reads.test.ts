@@ -1,0 +1,222 @@
+import { Kind, parse, print, visit, type OperationDefinitionNode } from 'graphql';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReadExecutor } from '../src/db/compiled/read-executor';
+import { renderedReads } from '../src/graphql/rendered-reads';
+import { renderableFields } from '../src/modules/rendered-fields';
+import { buildAppSchema } from '../src/schema';
+import { adminAuthorization, memberAuthorization } from './helpers/auth';
+import { seedUsersWithPosts } from './helpers/seed';
+import { createStatementCounter } from './helpers/sql-counter';
+import { startTestServer, type GraphQLResponse, type TestServer } from './helpers/test-server';
+
+/**
+ * Reads answered with JSON written by PostgreSQL (src/graphql/rendered-reads.ts)
+ * must answer exactly as the executor and the resolvers do. Every query here
+ * is sent twice: as it is, and with `@include(if: true)` on each root field,
+ * which changes nothing for a client but keeps the request out of the
+ * rendered path. Both answers must be equal, for each kind of caller.
+ */
+
+const counter = createStatementCounter();
+let server: TestServer;
+let userIds: string[];
+let trashedUserId: string;
+let oddUserId: string;
+let livePostId: string;
+let member: string;
+let admin: string;
+
+/** A value JSON escapes in every way it can: quotes, backslash, control characters, astral and separator code points. */
+const ODD_NAME = 'He said "hi" \\ back\nslash\ttab \u0001 ☃ 😀 \u2028 </script>';
+
+beforeAll(async () => {
+  server = await startTestServer({ logger: counter.logger });
+  userIds = await seedUsersWithPosts(server.sql, { prefix: 'rendered', users: 14, postsPerUser: 4 });
+  oddUserId = userIds[2];
+  // Microseconds, which GraphQL writes truncated to milliseconds; and a name that needs escaping.
+  await server.sql.query(`update users set display_name = $2, created_at = timestamptz '2030-03-04 05:06:07.891789+00' where id = $1`, [oddUserId, ODD_NAME]);
+  await server.sql.query(`update posts set created_at = timestamptz '2029-01-02 03:04:05.000999+00' where author_id = $1 and title = 'post 2'`, [oddUserId]);
+  // A trashed user with its posts, and a member whose own posts are partly trashed.
+  trashedUserId = userIds[5];
+  await server.sql.query(`update users set deleted_at = now(), deletion_id = gen_random_uuid(), deleted_by = $1, purge_at = now() + interval '30 days' where id = $1`, [trashedUserId]);
+  await server.sql.query(`update posts set deleted_at = u.deleted_at, deletion_id = u.deletion_id from users u where u.id = posts.author_id and u.id = $1`, [trashedUserId]);
+  await server.sql.query(`update posts set deleted_at = now() - interval '1 hour', deletion_id = gen_random_uuid() where author_id = any($1) and title = 'post 3'`, [[userIds[1], userIds[4]]]);
+  const { rows } = await server.sql.query<{ id: string }>(`select id from posts where author_id = $1 and deleted_at is null order by created_at desc limit 1`, [userIds[1]]);
+  livePostId = rows[0].id;
+  member = await memberAuthorization(userIds[1]);
+  admin = await adminAuthorization();
+});
+afterAll(() => server?.stop());
+
+/** The same query with `@include(if: true)` on each root field: not rendered. */
+function executed(query: string): string {
+  return print(
+    visit(parse(query), {
+      OperationDefinition(operation: OperationDefinitionNode) {
+        return {
+          ...operation,
+          selectionSet: {
+            ...operation.selectionSet,
+            selections: operation.selectionSet.selections.map((selection) =>
+              selection.kind !== Kind.FIELD
+                ? selection
+                : {
+                    ...selection,
+                    directives: [
+                      {
+                        kind: Kind.DIRECTIVE,
+                        name: { kind: Kind.NAME, value: 'include' },
+                        arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'if' }, value: { kind: Kind.BOOLEAN, value: true } }],
+                      },
+                    ],
+                  },
+            ),
+          },
+        };
+      },
+    }),
+  );
+}
+
+/** Whether a statement is the rendered path's: every root written as JSON text. */
+const isRendered = (statement: string) => statement.includes('::text as "r0"');
+
+async function run(authorization: string | null, query: string, variables?: Record<string, unknown>): Promise<{ response: GraphQLResponse; statements: string[] }> {
+  counter.reset();
+  const response = await server.gqlAs(authorization, query, variables);
+  return { response, statements: counter.statements() };
+}
+
+const callers = () => [
+  ['anonymous', null],
+  ['member', member],
+  ['admin', admin],
+] as const;
+
+const USER_COLUMNS = 'id username email displayName createdAt updatedAt version deletedAt deletedBy deletionId purgeAt isDeleted __typename';
+
+describe('a read PostgreSQL writes answers exactly as the executor does, in one statement', () => {
+  const shapes: Array<[string, string, (() => Record<string, unknown>)?]> = [
+    ['every column of a users page', `{ users(first: 10) { nodes { ${USER_COLUMNS} } } }`],
+    ['connection fields, edges with cursors, page info', `{ users(first: 3) { __typename totalCount pageInfo { __typename hasNextPage endCursor } edges { __typename cursor node { id } } } }`],
+    ['all users with totals (a member counts its own trashed rows)', `{ users(first: 20, includeDeleted: true) { totalCount pageInfo { hasNextPage endCursor } nodes { id isDeleted deletedAt } } }`],
+    ['only trashed users', `{ users(first: 20, onlyDeleted: true) { totalCount nodes { id deletedAt deletionId purgeAt } } }`],
+    ['aliases, named and inline fragments on the interfaces', `query Q { list: users(first: 4) { all: nodes { ...Who key: id ... on Trashable { gone: isDeleted } } } } fragment Who on User { name: username ... on Node { __typename } }`],
+    ['a page after a cursor, through variables', `query($after: String, $first: Int!) { users(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { id createdAt } } }`, () => ({ first: 4 })],
+    ['a user by id', `query($id: ID!) { user(id: $id) { ${USER_COLUMNS} } }`, () => ({ id: oddUserId })],
+    ['a trashed user by id, without includeDeleted: null', `query($id: ID!) { user(id: $id) { id } }`, () => ({ id: trashedUserId })],
+    ['a missing user: null', `{ user(id: "00000000-0000-7000-8000-000000000001") { id } }`],
+    ['a post by id, with its author', `query($id: ID!) { post(id: $id) { id title isDeleted author { id username isDeleted } } }`, () => ({ id: livePostId })],
+    ['posts with their authors, trashed ones included', `{ posts(first: 30, includeDeleted: true) { totalCount nodes { id title createdAt deletedAt author { username deletedAt } } } }`],
+    ['users with their posts pages', `{ users(first: 8, includeDeleted: true) { nodes { id posts(first: 2, includeDeleted: true) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { title createdAt } } } } } }`],
+    ['users with their trashed posts', `{ users(first: 8) { nodes { id posts(first: 5, onlyDeleted: true) { totalCount nodes { id deletedAt } } } } }`],
+    ['several roots in one operation', `query($id: ID!) { __typename a: users(first: 2) { nodes { id } } b: user(id: $id) { username } c: posts(first: 1) { totalCount } }`, () => ({ id: userIds[0] })],
+    ['an empty page', `{ users(first: 5, onlyDeleted: true, after: "WyJ0cmFzaGVkIiwiMjAwMC0wMS0wMVQwMDowMDowMC4wMDBaIiwiMDAwMDAwMDAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAwIl0") { totalCount pageInfo { hasNextPage endCursor } nodes { id } } }`],
+  ];
+
+  for (const [name, query, variablesOf] of shapes) {
+    it(name, async () => {
+      for (const [caller, authorization] of callers()) {
+        if (authorization === null && /includeDeleted|onlyDeleted/.test(query)) continue;
+        const variables = variablesOf?.();
+        const rendered = await run(authorization, query, variables);
+        const expected = await run(authorization, executed(query), variables);
+        expect(rendered.response.errors, caller).toBeUndefined();
+        expect(rendered.response, caller).toEqual(expected.response);
+        expect(rendered.statements, `${caller}: ${rendered.statements.join("\n")}`).toHaveLength(1);
+        expect(rendered.statements.filter(isRendered), caller).toHaveLength(1);
+        expect(expected.statements.some(isRendered), caller).toBe(false);
+      }
+    });
+  }
+
+  it('pages through every user with the cursors it writes, as the executor does', async () => {
+    const query = `query($after: String) { users(first: 4, includeDeleted: true, after: $after) { pageInfo { hasNextPage endCursor } edges { cursor node { id } } } }`;
+    let after: string | null = null;
+    const seen: string[] = [];
+    for (let page = 0; page < 10; page += 1) {
+      const rendered = await run(admin, query, { after });
+      const expected = await run(admin, executed(query), { after });
+      expect(rendered.response).toEqual(expected.response);
+      const users = rendered.response.data.users;
+      seen.push(...users.edges.map((edge: { node: { id: string } }) => edge.node.id));
+      if (!users.pageInfo.hasNextPage) break;
+      after = users.pageInfo.endCursor;
+    }
+    expect(new Set(seen).size).toBe(userIds.length);
+  });
+
+  it('writes timestamps with milliseconds, truncated as JavaScript does, and text exactly as stored', async () => {
+    const { response } = await run(null, `query($id: ID!) { user(id: $id) { displayName createdAt posts(first: 4) { nodes { title createdAt } } } }`, { id: oddUserId });
+    expect(response.data.user.displayName).toBe(ODD_NAME);
+    expect(response.data.user.createdAt).toBe('2030-03-04T05:06:07.891Z');
+    expect(response.data.user.posts.nodes.find((post: { title: string }) => post.title === 'post 2').createdAt).toBe('2029-01-02T03:04:05.000Z');
+  });
+});
+
+describe('what is not rendered is executed as before', () => {
+  const notRendered: Array<[string, string, string | null]> = [
+    ['a text field that can be long (its size is accounted)', `{ users(first: 3) { nodes { id deleteReason } } }`, null],
+    ['a post body', `{ posts(first: 3) { nodes { id body } } }`, null],
+    ['a record by id with includeDeleted', `query { user(id: "00000000-0000-7000-8000-000000000001", includeDeleted: true) { id } }`, 'admin'],
+    ["one author's posts", `{ posts(first: 3, authorId: "00000000-0000-7000-8000-000000000001") { totalCount nodes { id } } }`, null],
+    ['a directive inside the selection', `{ users(first: 3) { nodes { id username @skip(if: false) } } }`, null],
+    ['the same response key twice', `{ users(first: 3) { nodes { id } nodes { username } } }`, null],
+    ['the trash listing', `{ trash(first: 3) { nodes { __typename ... on Trashable { id } } } }`, 'admin'],
+    ['a field with a resolver in a root that would be rendered', `{ users(first: 2) { nodes { id } } trash(first: 1) { totalCount } }`, 'admin'],
+  ];
+
+  for (const [name, query, caller] of notRendered) {
+    it(name, async () => {
+      const { response, statements } = await run(caller === 'admin' ? admin : null, query);
+      expect(response.errors).toBeUndefined();
+      expect(statements.some(isRendered)).toBe(false);
+    });
+  }
+
+  it('errors are the executor\'s own: invalid page sizes, cursors and callers not allowed', async () => {
+    for (const [query, code, authorization] of [
+      [`{ users(first: 0) { nodes { id } } }`, 'BAD_USER_INPUT', null],
+      [`{ users(first: 101) { nodes { id } } }`, 'BAD_USER_INPUT', null],
+      [`{ users(first: 2, after: "not-a-cursor") { nodes { id } } }`, 'BAD_USER_INPUT', null],
+      [`{ users(first: 2, includeDeleted: true) { nodes { id } } }`, 'UNAUTHENTICATED', null],
+      [`{ users(first: 2) { nodes { id posts(first: 2, onlyDeleted: true) { nodes { id } } } } }`, 'UNAUTHENTICATED', null],
+      [`{ users(first: 2) { nodes { posts(first: 0) { nodes { id } } } } }`, 'BAD_USER_INPUT', member],
+    ] as const) {
+      const rendered = await run(authorization, query);
+      const expected = await run(authorization, executed(query));
+      expect(rendered.response.errors?.[0]?.extensions?.code, query).toBe(code);
+      const withoutLocations = ({ errors, ...rest }: GraphQLResponse) => ({ ...rest, errors: errors?.map(({ locations: _, ...error }: any) => error) });
+      expect(withoutLocations(rendered.response), query).toEqual(withoutLocations(expected.response));
+      expect(rendered.statements.some(isRendered), query).toBe(false);
+    }
+  });
+
+  it('a member sees only its own trashed rows, rendered or not', async () => {
+    const { response, statements } = await run(member, `{ users(first: 20, onlyDeleted: true) { totalCount nodes { id } } posts(first: 50, onlyDeleted: true) { totalCount nodes { author { id } } } }`);
+    expect(statements.filter(isRendered)).toHaveLength(1);
+    expect(response.data.users).toEqual({ totalCount: 0, nodes: [] });
+    expect(response.data.posts.totalCount).toBe(1);
+    expect(response.data.posts.nodes).toEqual([{ author: { id: userIds[1] } }]);
+  });
+});
+
+describe('a rendered statement PostgreSQL refuses', () => {
+  it('is reported to the failure hook and the request is executed instead', async () => {
+    const schema = await buildAppSchema();
+    const failures: unknown[] = [];
+    // A computed field whose SQL PostgreSQL cannot run stands for any defect of the rendered path.
+    const broken = { ...renderableFields, computed: { isDeleted: { properties: ['deletedAt'], sql: () => 'no_such_function()' } }, failed: (_: unknown, error: unknown) => failures.push(error) };
+    const render = renderedReads(schema, server.app.orm.getMetadata(), broken);
+    const document = parse(`{ user(id: "${userIds[0]}") { id isDeleted } }`);
+    const context = { services: { reads: new ReadExecutor(server.app.orm.em.fork() as EntityManager) } };
+    const request = { document, operation: document.definitions[0], request: { variables: {} }, context };
+    expect(await render(request as never)).toBeUndefined();
+    expect(failures).toHaveLength(1);
+    expect(String(failures[0])).toMatch(/no_such_function/);
+    // The same request through the server: the executor's answer.
+    const { response } = await run(null, `{ user(id: "${userIds[0]}") { id isDeleted } }`);
+    expect(response.data.user).toEqual({ id: userIds[0], isDeleted: false });
+  });
+});
