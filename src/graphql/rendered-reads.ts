@@ -22,7 +22,6 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import {
-  fitsOneObject,
   jsonKindOf,
   readJson,
   type ConnectionFieldShape,
@@ -72,7 +71,7 @@ export interface RenderableFields<Context> {
   /** Query fields reading a record by its `id` argument; `filter` names the entity's filter that applies, or undefined when not rendered. */
   byId: Record<string, { entity: EntityClass<object>; filter(args: Record<string, unknown>): string | undefined }>;
   /** Fields of entity types computed from columns, by field name, e.g. `isDeleted`; for every entity that has the properties. */
-  computed: Record<string, { properties: string[]; sql(columns: string[]): string }>;
+  computed: Record<string, { properties: string[]; sql(columns: string[]): string; json: JsonKind }>;
   /** Fields of entity types holding the record a many-to-one property points to, keyed `Type.field`, e.g. `Post.author`; read in any state. */
   references: Record<string, { entity: EntityClass<object>; property: string }>;
   /** Fields of entity types listing their children, keyed `Type.field`, e.g. `User.posts`. */
@@ -117,7 +116,13 @@ export function stringifyResult(result: FormattedExecutionResult): string {
 class NotRendered extends Error {}
 
 /** GraphQL scalars and the column types PostgreSQL writes exactly as they serialize. */
-const scalarKinds: Record<string, JsonKind> = { ID: 'text', String: 'text', Int: 'integer', Boolean: 'boolean', DateTimeISO: 'timestamp' };
+const scalarKinds: Record<string, JsonKind[]> = { ID: ['uuid', 'text'], String: ['uuid', 'text'], Int: ['integer'], Boolean: ['boolean'], DateTimeISO: ['timestamp'] };
+
+/** Whether a field of this GraphQL type is written as it serializes by a value of this kind. */
+function writesAs(field: GraphQLField<unknown, unknown>, kind: JsonKind | undefined): boolean {
+  const scalar = getNamedType(field.type);
+  return kind !== undefined && isScalarType(scalar) && (scalarKinds[scalar.name]?.includes(kind) ?? false);
+}
 
 type ObjectPlan = { entity: EntityClass<object>; fields: Array<{ key: string; value: FieldPlan }> };
 type FieldPlan =
@@ -327,13 +332,12 @@ class Planner {
         return { key, value: { kind: 'reference', property: reference.property, node } };
       }
       const computed = Object.hasOwn(this.renderable.computed, name) ? this.renderable.computed[name] : undefined;
-      if (field && !field.resolve && computed && computed.properties.every((property) => jsonKindOf(meta, property) !== undefined)) {
-        return { key, value: { kind: 'computed', properties: computed.properties, sql: computed.sql } };
+      // Otherwise a field without a resolver of its own (none computes, wraps or counts it), written as its scalar serializes.
+      if (!field || field.resolve) throw new NotRendered();
+      if (computed && writesAs(field, computed.json) && computed.properties.every((property) => jsonKindOf(meta, property) !== undefined)) {
+        return { key, value: { kind: 'computed', properties: computed.properties, sql: computed.sql, json: computed.json } };
       }
-      // A plain column: no resolver of its own (none computes, wraps or counts it), and a column type written as its scalar serializes.
-      const scalar = field && getNamedType(field.type);
-      if (!field || field.resolve || !isScalarType(scalar) || scalarKinds[scalar.name] === undefined) throw new NotRendered();
-      if (jsonKindOf(meta, name) !== scalarKinds[scalar.name]) throw new NotRendered();
+      if (!writesAs(field, jsonKindOf(meta, name))) throw new NotRendered();
       return { key, value: { kind: 'column', property: name } };
     });
     return { entity, fields: distinct(fields) };
@@ -430,11 +434,11 @@ function objectTypeOf(field: GraphQLField<unknown, unknown> | undefined): GraphQ
 }
 
 /**
- * Fields as listed, when every response key appears once and json_build_object
- * can take them all. A key selected twice is merged by GraphQL's rules
- * (sub-selections combined), which the executor does; it is not rendered.
+ * Fields as listed, when every response key appears once. A key selected
+ * twice is merged by GraphQL's rules (sub-selections combined), which the
+ * executor does; it is not rendered.
  */
 function distinct<T extends { key: string }>(fields: T[]): T[] {
-  if (!fitsOneObject(fields) || new Set(fields.map((field) => field.key)).size !== fields.length) throw new NotRendered();
+  if (new Set(fields.map((field) => field.key)).size !== fields.length) throw new NotRendered();
   return fields;
 }

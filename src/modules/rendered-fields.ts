@@ -30,7 +30,7 @@ export const renderableFields: RenderableFields<RequestContext> = {
     post: { entity: Post, filter: liveOnly },
   },
   computed: {
-    isDeleted: { properties: ['deletedAt'], sql: isDeletedSql },
+    isDeleted: { properties: ['deletedAt'], sql: isDeletedSql, json: 'boolean' },
   },
   // As `Post.author` resolves: the author whatever its state.
   references: {

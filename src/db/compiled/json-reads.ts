@@ -17,13 +17,14 @@ import { columnOf, compiledStatement, conditionShape, conditionSql, filterCondit
  */
 
 /** How a column's value is written in JSON; undefined for types written differently than GraphQL would. */
-export type JsonKind = 'text' | 'integer' | 'boolean' | 'timestamp';
+export type JsonKind = 'text' | 'uuid' | 'integer' | 'boolean' | 'timestamp';
 
 export function jsonKindOf(meta: EntityMetadata, property: string): JsonKind | undefined {
   const prop = meta.properties[property as never] as { fieldNames?: string[]; columnTypes?: string[] } | undefined;
   if (prop?.fieldNames?.length !== 1 || prop.columnTypes?.length !== 1) return undefined;
   const type = prop.columnTypes[0].toLowerCase();
-  if (type === 'uuid' || type === 'text' || /^(varchar|character varying)(\(\d+\))?$/.test(type)) return 'text';
+  if (type === 'uuid') return 'uuid';
+  if (type === 'text' || /^(varchar|character varying)(\(\d+\))?$/.test(type)) return 'text';
   if (type === 'int' || type === 'integer' || type === 'int4' || type === 'smallint' || type === 'int2') return 'integer';
   if (type === 'boolean' || type === 'bool') return 'boolean';
   if (/^timestamptz(\(\d\))?$/.test(type) || type === 'timestamp with time zone') return 'timestamp';
@@ -37,7 +38,7 @@ export function jsonKindOf(meta: EntityMetadata, property: string): JsonKind | u
  */
 export type FieldShape =
   | { kind: 'column'; property: string }
-  | { kind: 'computed'; properties: string[]; sql: (columns: string[]) => string }
+  | { kind: 'computed'; properties: string[]; sql: (columns: string[]) => string; json: JsonKind }
   | { kind: 'constant'; value: string }
   | { kind: 'reference'; property: string; node: ObjectShape }
   | { kind: 'connection'; connection: ConnectionShape };
@@ -87,14 +88,6 @@ class Bindings extends Parameters {
   }
 }
 
-/** The most arguments a PostgreSQL function takes; json_build_object takes a key and a value per field. */
-const MAX_FIELDS_PER_OBJECT = 50;
-
-/** Whether json_build_object can write an object of this many fields. */
-export function fitsOneObject(fields: readonly unknown[]): boolean {
-  return fields.length > 0 && fields.length <= MAX_FIELDS_PER_OBJECT;
-}
-
 /**
  * One statement answering every root, each as JSON text in root order. The
  * statement text is built per request (string concatenation, no parsing);
@@ -102,17 +95,79 @@ export function fitsOneObject(fields: readonly unknown[]): boolean {
  */
 export async function readJson(reads: ReadExecutor, roots: RootShape[]): Promise<string[]> {
   const sql = new JsonSql(reads.em.getMetadata());
-  const columns = roots.map((root, index) => `(${sql.root(root)})::text as "r${index}"`);
-  const text = `select ${columns.join(', ')}`;
+  const columns = roots.map((root, index) => `(${sql.root(root)}) as "r${index}"`);
+  const text = `${sql.withTotals()}select ${columns.join(', ')}`;
   if (sql.bindings.values.length !== sql.bindings.taken) throw new Error('json-reads: bindings out of step with the statement');
   const statement = compiledStatement(text, () => text);
   const [row] = await reads.rows<Record<string, string | null>>(statement, sql.bindings.values);
   return roots.map((_, index) => row[`r${index}`] ?? 'null');
 }
 
+/**
+ * JSON text as a concatenation: literal parts (keys, punctuation, constants)
+ * written here, values by SQL expressions that each yield JSON text. This is
+ * what PostgreSQL builds fastest (json_build_object looks up the type of
+ * every argument of every row), and it keeps the order of an aggregate's
+ * input explicit (`string_agg(... order by ...)`).
+ */
+class JsonText {
+  private readonly parts: Array<{ literal: string } | { sql: string }> = [];
+
+  literal(text: string): this {
+    const last = this.parts.at(-1);
+    if (last && 'literal' in last) last.literal += text;
+    else this.parts.push({ literal: text });
+    return this;
+  }
+
+  value(sql: string): this {
+    this.parts.push({ sql });
+    return this;
+  }
+
+  /** `'{"a":' || <a> || ',"b":' || <b> || '}'` for the fields given. */
+  static object(fields: Array<[string, string]>): string {
+    const json = new JsonText().literal('{');
+    fields.forEach(([key, sql], index) => json.literal(`${index > 0 ? ',' : ''}${JSON.stringify(key)}:`).value(sql));
+    return json.literal('}').sql();
+  }
+
+  sql(): string {
+    return this.parts.map((part) => ('literal' in part ? literal(part.literal) : `(${part.sql})`)).join(' || ');
+  }
+}
+
+/** A column's value as JSON text; `null` when it is null. */
+function jsonValue(kind: JsonKind, column: string): string {
+  switch (kind) {
+    case 'text':
+      return `coalesce(to_json(${column})::text, 'null')`;
+    // uuid text, integers and booleans (`true`, `false`) need no escaping.
+    case 'uuid':
+      return `coalesce('"' || ${column}::text || '"', 'null')`;
+    case 'integer':
+    case 'boolean':
+      return `coalesce(${column}::text, 'null')`;
+    case 'timestamp':
+      return `coalesce('"' || ${isoTimestamp(column)} || '"', 'null')`;
+  }
+}
+
 class JsonSql {
   readonly bindings = new Bindings();
   private aliases = 0;
+  /**
+   * Top-level totals, each computed once however many roots ask for it (aliases
+   * of one listing): a count may read every row it counts. Key: what is
+   * counted; value: the name of the common table expression holding it.
+   */
+  private readonly totals = new Map<string, { name: string; sql: string }>();
+
+  /** `with t0 as (...), ... ` for the totals the roots share; '' when none. */
+  withTotals(): string {
+    if (this.totals.size === 0) return '';
+    return `with ${[...this.totals.values()].map(({ name, sql }) => `${name} as (select (${sql}) as "total")`).join(', ')} `;
+  }
 
   constructor(private readonly metadata: MetadataStorage) {}
 
@@ -129,9 +184,11 @@ class JsonSql {
   }
 
   /**
-   * `(select json_build_object(...) from (<page>) as p)`: the page's rows,
-   * numbered in their order, aggregated once. `parentId` is the SQL of the
-   * enclosing record's id, for children.
+   * `(select '{...}' from (<page>) as p group by ())`: the page's rows read
+   * once, aggregated in their order. With `pageInfo { hasNextPage }` one row
+   * more is read, to tell whether there is a next page, and left out of the
+   * lists (an array slice). `parentId` is the SQL of the enclosing record's
+   * id, for children.
    */
   private connection(shape: ConnectionShape, parentId: string | undefined): string {
     const meta = this.meta(shape.query.entity);
@@ -144,45 +201,63 @@ class JsonSql {
     const id = quote(columnOf(meta, 'id'));
     if (shape.parentProperty && !parentId) throw new Error('json-reads: children are read under their parent');
     const ofParent = (alias: string) => (shape.parentProperty ? [`${alias}.${quote(columnOf(meta, shape.parentProperty))} = ${parentId}`] : []);
+    const extraRow = shape.fields.some(({ value }) => value.kind === 'pageInfo' && value.fields.some((field) => field.value.kind === 'hasNextPage'));
     // Bound in pageSql's order, with nothing in between.
     const from = pageSql(meta, table, shape.query, this.bindings, ofParent(table));
-    pageShape(shape.query, this.bindings.values);
-    const inPage = () => `${page}."__n" <= ${first()}`;
+    pageShape(shape.query, this.bindings.values, extraRow);
+    const order = `${page}.${sort} desc, ${page}.${id} desc`;
+    // The page's rows as a JSON array, without the extra row.
+    const list = (row: string) =>
+      extraRow
+        ? `coalesce('[' || array_to_string((array_agg(${row} order by ${order}))[1:${first()}], ',') || ']', '[]')`
+        : `coalesce('[' || string_agg(${row}, ',' order by ${order}) || ']', '[]')`;
     const cursor = this.cursor(shape, page, sort, id);
-    const fields = shape.fields.map(({ key, value }) => {
+    const fields = shape.fields.map(({ key, value }): [string, string] => {
       switch (value.kind) {
         case 'nodes':
-          return [key, `coalesce(json_agg(${this.object(value.node, page)} order by ${page}."__n") filter (where ${inPage()}), '[]'::json)`];
+          return [key, list(this.object(value.node, page))];
         case 'edges': {
-          const edge = value.fields.map(({ key: edgeKey, value: edgeValue }) => [
+          const edge = value.fields.map(({ key: edgeKey, value: edgeValue }): [string, string] => [
             edgeKey,
-            edgeValue.kind === 'node' ? this.object(edgeValue.node, page) : edgeValue.kind === 'cursor' ? cursor : literal(edgeValue.value),
+            edgeValue.kind === 'node' ? this.object(edgeValue.node, page) : edgeValue.kind === 'cursor' ? `'"' || ${cursor} || '"'` : literal(JSON.stringify(edgeValue.value)),
           ]);
-          return [key, `coalesce(json_agg(${jsonObject(edge)} order by ${page}."__n") filter (where ${inPage()}), '[]'::json)`];
+          return [key, list(JsonText.object(edge))];
         }
         case 'pageInfo': {
-          const info = value.fields.map(({ key: infoKey, value: infoValue }) => [
+          const info = value.fields.map(({ key: infoKey, value: infoValue }): [string, string] => [
             infoKey,
             infoValue.kind === 'hasNextPage'
-              ? `count(*) > ${first()}`
+              ? `(count(*) > ${first()})::text`
               : infoValue.kind === 'endCursor'
-                ? `(array_agg(${cursor} order by ${page}."__n" desc) filter (where ${inPage()}))[1]`
-                : literal(infoValue.value),
+                ? `coalesce('"' || (array_agg(${cursor} order by ${order}))[least(count(*), ${first()})] || '"', 'null')`
+                : literal(JSON.stringify(infoValue.value)),
           ]);
-          return [key, jsonObject(info)];
+          return [key, JsonText.object(info)];
         }
         case 'totalCount':
-          return [key, `(${shape.total ? shape.total(parentId) : this.count(shape, meta, ofParent)})`];
+          return [key, `(${this.total(shape, meta, parentId, ofParent)})::text`];
         case 'constant':
-          return [key, literal(value.value)];
+          return [key, literal(JSON.stringify(value.value))];
       }
     });
-    // Every column the objects and cursors read, and nothing else: the page is read from an index, then numbered.
+    // Every column the objects and cursors read, and nothing else.
     const columns = new Set([id, sort, ...this.columnsOf(shape).map((property) => quote(columnOf(meta, property)))]);
     const select = [...columns].map((column) => `${table}.${column}`).join(', ');
-    const numbered = `select ${select}, row_number() over (order by ${table}.${sort} desc, ${table}.${id} desc) as "__n" ${from}`;
     // `group by ()`: exactly one row, even for an empty page or a connection that selects no aggregate.
-    return `select ${jsonObject(fields as string[][])} from (${numbered}) as ${page} group by ()`;
+    return `select ${JsonText.object(fields)} from (select ${select} ${from}) as ${page} group by ()`;
+  }
+
+  /** The connection's total: its maintained counter, or a count; at the top level, shared by every root that asks for the same one. */
+  private total(shape: ConnectionShape, meta: EntityMetadata, parentId: string | undefined, ofParent: (alias: string) => string[]): string {
+    if (parentId !== undefined) return shape.total ? shape.total(parentId) : this.count(shape, meta, ofParent);
+    const where = { $and: [shape.query.order.where, shape.query.where ?? {}] };
+    const key = shape.total ? shape.total(undefined) : `${meta.className}:${JSON.stringify(where)}`;
+    let total = this.totals.get(key);
+    if (!total) {
+      total = { name: `t${this.totals.size}`, sql: shape.total ? shape.total(undefined) : this.count(shape, meta, ofParent) };
+      this.totals.set(key, total);
+    }
+    return `select "total" from ${total.name}`;
   }
 
   /** `count(*)` over the same rows as the listing, for totals no counter keeps. */
@@ -201,22 +276,23 @@ class JsonSql {
     return `translate(encode(convert_to(${json}, 'UTF8'), 'base64'), E'+/=\\n', '-_')`;
   }
 
+  /** A record's JSON text, its columns read from `alias`. */
   private object(shape: ObjectShape, alias: string): string {
     const meta = this.meta(shape.entity);
-    return jsonObject(
-      shape.fields.map(({ key, value }) => {
-        const column = (property: string) => `${alias}.${quote(columnOf(meta, property))}`;
+    const column = (property: string) => `${alias}.${quote(columnOf(meta, property))}`;
+    return JsonText.object(
+      shape.fields.map(({ key, value }): [string, string] => {
         switch (value.kind) {
           case 'constant':
-            return [key, literal(value.value)];
+            return [key, literal(JSON.stringify(value.value))];
           case 'connection':
-            return [key, `(${this.connection(value.connection, column('id'))})`];
+            return [key, this.connection(value.connection, column('id'))];
           case 'computed':
-            return [key, value.sql(value.properties.map(column))];
+            return [key, jsonValue(value.json, value.sql(value.properties.map(column)))];
           case 'reference':
-            return [key, `(${this.reference(value.node, column(value.property))})`];
+            return [key, `coalesce((${this.reference(value.node, column(value.property))}), 'null')`];
           case 'column':
-            return [key, jsonKindOf(meta, value.property) === 'timestamp' ? isoTimestamp(column(value.property)) : column(value.property)];
+            return [key, jsonValue(jsonKindOf(meta, value.property)!, column(value.property))];
         }
       }),
     );
@@ -252,10 +328,6 @@ class JsonSql {
   private alias(prefix: string): string {
     return `${prefix}${this.aliases++}`;
   }
-}
-
-function jsonObject(fields: string[][]): string {
-  return `json_build_object(${fields.map(([key, value]) => `${literal(key)}, ${value}`).join(', ')})`;
 }
 
 /** A timestamp as `Date.prototype.toISOString` writes it: UTC, milliseconds, `Z`. */

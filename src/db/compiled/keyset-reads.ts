@@ -42,11 +42,12 @@ export function pageSql(meta: EntityMetadata, alias: string, query: KeysetQuery<
 /**
  * A page's statement key (its shape without values) and the values `pageSql`
  * binds, in its order, after any given in `values`: one walk of its conditions.
+ * The limit is `first + 1` (the extra row tells whether a next page exists) unless `extraRow` is false.
  */
-export function pageShape(query: KeysetQuery<{ id: string }>, values: unknown[] = []): ConditionShape {
+export function pageShape(query: KeysetQuery<{ id: string }>, values: unknown[] = [], extraRow = true): ConditionShape {
   const condition = conditionShape(whereOf(query), values);
   if (query.after != null) values.push(cursorValue(query.after), query.after.id);
-  values.push(query.first + 1);
+  values.push(extraRow ? query.first + 1 : query.first);
   return { key: `${query.entity.name}:${query.order.name}:${condition.key}:${query.after != null ? 'after' : 'first'}`, values };
 }
 
