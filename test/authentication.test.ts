@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ADMIN_SUB, runTokenCommand } from '../src/cli/token';
+import { createTokenVerifier } from '../src/auth/token-verifier';
 import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../src/config';
 import { ADMIN_ID, signTestToken, TEST_JWT_SECRET } from './helpers/auth';
 import { startTestServer, type TestServer } from './helpers/test-server';
@@ -64,6 +65,20 @@ describe('HS256 tokens', () => {
     }
   });
 
+  it('a token is verified once and then remembered, but refused as soon as it expires', async () => {
+    const verify = createTokenVerifier(loadConfig({ JWT_SECRET: TEST_JWT_SECRET }).auth);
+    const expiresAt = now() + 2;
+    const header = `Bearer ${await signed({ iat: now(), exp: expiresAt })}`;
+    const principal = await verify(header);
+    expect(principal).toEqual({ role: 'admin', id: ADMIN_ID });
+    // The same object: taken from memory, not verified again.
+    expect(await verify(header)).toBe(principal);
+    expect((await server.gqlAs(header, whoAmI)).errors).toBeUndefined();
+    while (Date.now() / 1000 < expiresAt) await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(verify(header)).rejects.toThrow('Invalid or expired token');
+    expect((await server.gqlAs(header, whoAmI)).status).toBe(401);
+  });
+
   it.each(badHeaders)('%s is UNAUTHENTICATED with HTTP 401 for the whole request, never anonymous', async (_kind, header) => {
     const response = await server.gqlAs(await header(), '{ users { totalCount } }');
     expect(response.status).toBe(401);
@@ -89,6 +104,14 @@ describe('JWT_MAX_AGE', () => {
   it('accepts a token issued within the maximum age', async () => {
     const response = await server.gqlAs(`Bearer ${await token(Math.floor(Date.now() / 1000) - 60)}`, whoAmI);
     expect(response.errors).toBeUndefined();
+  });
+
+  it('refuses a token that passes the maximum age while remembered as verified', async () => {
+    const issuedAt = Math.floor(Date.now() / 1000) - 598;
+    const header = `Bearer ${await token(issuedAt)}`;
+    expect((await server.gqlAs(header, whoAmI)).errors).toBeUndefined();
+    while (Date.now() / 1000 <= issuedAt + 600) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await server.gqlAs(header, whoAmI)).status).toBe(401);
   });
 
   it.each([
