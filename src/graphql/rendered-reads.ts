@@ -7,6 +7,7 @@ import {
   isNonNullType,
   isObjectType,
   isScalarType,
+  isUnionType,
   Kind,
   locatedError,
   type DocumentNode,
@@ -29,6 +30,7 @@ import {
   type EdgeFieldShape,
   type FieldShape,
   type JsonKind,
+  type NodeShape,
   type ObjectShape,
   type PageInfoFieldShape,
   type RootShape,
@@ -64,10 +66,18 @@ export interface RenderedListing {
   total?: (parentId: string | undefined) => string;
 }
 
+/** Several entities listed as one connection of a union, merged in one order (e.g. the trash). */
+export interface RenderedMergedListing {
+  order: KeysetOrder<never>;
+  members: Array<{ entity: EntityClass<{ id: string }>; where: FilterQuery<never>; total?: (parentId: string | undefined) => string }>;
+}
+
 /** The fields that can be rendered, and how their arguments become a listing. Throwing means: not rendered. */
 export interface RenderableFields<Context> {
   /** Query fields listing an entity as a connection, e.g. `users`. */
   connections: Record<string, { entity: EntityClass<{ id: string }>; listing(context: Context, args: Record<string, unknown>): RenderedListing }>;
+  /** Query fields listing the members of a union as one connection, e.g. `trash`. */
+  unions: Record<string, { listing(context: Context, args: Record<string, unknown>): RenderedMergedListing }>;
   /** Query fields reading a record by its `id` argument; `filter` names the entity's filter that applies, or undefined when not rendered. */
   byId: Record<string, { entity: EntityClass<object>; filter(args: Record<string, unknown>): string | undefined }>;
   /** Fields of entity types computed from columns, by field name, e.g. `isDeleted`; for every entity that has the properties. */
@@ -125,13 +135,15 @@ function writesAs(field: GraphQLField<unknown, unknown>, kind: JsonKind | undefi
 }
 
 type ObjectPlan = { entity: EntityClass<object>; fields: Array<{ key: string; value: FieldPlan }> };
+/** A connection's nodes: one entity's, or a union's, with a plan per member entity. */
+type NodePlan = ObjectPlan | { members: ObjectPlan[] };
 type FieldPlan =
   | Extract<FieldShape, { kind: 'column' | 'computed' | 'constant' }>
   | { kind: 'reference'; property: string; node: ObjectPlan }
   | { kind: 'connection'; connection: ConnectionPlan };
-type EdgeFieldPlan = { kind: 'node'; node: ObjectPlan } | { kind: 'cursor' } | { kind: 'constant'; value: string };
+type EdgeFieldPlan = { kind: 'node'; node: NodePlan } | { kind: 'cursor' } | { kind: 'constant'; value: string };
 type ConnectionFieldPlan =
-  | { kind: 'nodes'; node: ObjectPlan }
+  | { kind: 'nodes'; node: NodePlan }
   | { kind: 'edges'; fields: Array<{ key: string; value: EdgeFieldPlan }> }
   | { kind: 'pageInfo'; fields: Array<{ key: string; value: PageInfoFieldShape }> }
   | { kind: 'totalCount' }
@@ -140,9 +152,8 @@ type ConnectionFieldPlan =
 interface ConnectionPlan {
   field: GraphQLField<unknown, unknown>;
   node: FieldNode;
-  entity: EntityClass<{ id: string }>;
   parentProperty?: string;
-  listing(context: unknown, args: Record<string, unknown>): RenderedListing;
+  listing(context: unknown, args: Record<string, unknown>): RenderedMergedListing;
   fields: Array<{ key: string; value: ConnectionFieldPlan }>;
 }
 
@@ -257,7 +268,9 @@ class Planner {
     if (name === '__typename') return { key, kind: 'constant', value: queryType.name };
     const field = queryType.getFields()[name];
     const listing = Object.hasOwn(this.renderable.connections, name) ? this.renderable.connections[name] : undefined;
-    if (field && listing) return { key, kind: 'connection', connection: this.connection(node, field, listing.entity, listing.listing) };
+    if (field && listing) return { key, kind: 'connection', connection: this.connection(node, field, singleSource(listing.entity, listing.listing)) };
+    const union = Object.hasOwn(this.renderable.unions, name) ? this.renderable.unions[name] : undefined;
+    if (field && union) return { key, kind: 'connection', connection: this.connection(node, field, union.listing) };
     const byId = Object.hasOwn(this.renderable.byId, name) ? this.renderable.byId[name] : undefined;
     if (field && byId) {
       const type = getNamedType(field.type);
@@ -267,23 +280,18 @@ class Planner {
     throw new NotRendered();
   }
 
-  private connection(
-    node: FieldNode,
-    field: GraphQLField<unknown, unknown>,
-    entity: EntityClass<{ id: string }>,
-    listing: ConnectionPlan['listing'],
-    parentProperty?: string,
-  ): ConnectionPlan {
+  private connection(node: FieldNode, field: GraphQLField<unknown, unknown>, listing: ConnectionPlan['listing'], parentProperty?: string): ConnectionPlan {
     const type = getNamedType(field.type);
     if (!isObjectType(type)) throw new NotRendered();
     const typeFields = type.getFields();
+    const nodes = (selectionSet: SelectionSetNode | undefined, nodeField: GraphQLField<unknown, unknown> | undefined) => this.nodes(selectionSet, nodeField);
     const fields = this.fieldsOf(node.selectionSet, type).map((selected): { key: string; value: ConnectionFieldPlan } => {
       const key = responseKey(selected);
       switch (selected.name.value) {
         case '__typename':
           return { key, value: { kind: 'constant', value: type.name } };
         case 'nodes':
-          return { key, value: { kind: 'nodes', node: this.object(selected.selectionSet, objectTypeOf(typeFields.nodes), entity) } };
+          return { key, value: { kind: 'nodes', node: nodes(selected.selectionSet, typeFields.nodes) } };
         case 'totalCount':
           return { key, value: { kind: 'totalCount' } };
         case 'edges': {
@@ -292,7 +300,7 @@ class Planner {
             const itemKey = responseKey(item);
             if (item.name.value === '__typename') return { key: itemKey, value: { kind: 'constant', value: edgeType.name } };
             if (item.name.value === 'cursor') return { key: itemKey, value: { kind: 'cursor' } };
-            if (item.name.value === 'node') return { key: itemKey, value: { kind: 'node', node: this.object(item.selectionSet, objectTypeOf(edgeType.getFields().node), entity) } };
+            if (item.name.value === 'node') return { key: itemKey, value: { kind: 'node', node: nodes(item.selectionSet, edgeType.getFields().node) } };
             throw new NotRendered();
           });
           return { key, value: { kind: 'edges', fields: distinct(edge) } };
@@ -312,20 +320,39 @@ class Planner {
           throw new NotRendered();
       }
     });
-    return { field, node, entity, parentProperty, listing, fields: distinct(fields) };
+    return { field, node, parentProperty, listing, fields: distinct(fields) };
+  }
+
+  /** A connection's nodes: an entity type's objects, or for a union, each member's (every member must be an entity). */
+  private nodes(selectionSet: SelectionSetNode | undefined, field: GraphQLField<unknown, unknown> | undefined): NodePlan {
+    const type = field && getNamedType(field.type);
+    if (isObjectType(type)) return this.object(selectionSet, type, this.entityOf(type));
+    if (!isUnionType(type)) throw new NotRendered();
+    return { members: type.getTypes().map((member) => this.object(selectionSet, member, this.entityOf(member), type.name)) };
+  }
+
+  private isMemberOf(typeName: string, union: string): boolean {
+    const type = this.schema.getType(union);
+    return isUnionType(type) && type.getTypes().some((member) => member.name === typeName);
+  }
+
+  private entityOf(type: GraphQLObjectType): EntityClass<object> {
+    const meta = this.metadata.find(type.name);
+    if (!meta?.class) throw new NotRendered();
+    return meta.class as EntityClass<object>;
   }
 
   /** A record's fields: its columns, `__typename`, and connections of its children. */
-  private object(selectionSet: SelectionSetNode | undefined, type: GraphQLObjectType, entity: EntityClass<object>): ObjectPlan {
+  private object(selectionSet: SelectionSetNode | undefined, type: GraphQLObjectType, entity: EntityClass<object>, union?: string): ObjectPlan {
     const meta = this.metadata.find(entity.name);
     if (!meta || type.name !== meta.className) throw new NotRendered();
-    const fields = this.fieldsOf(selectionSet, type).map((selected): { key: string; value: FieldPlan } => {
+    const fields = this.fieldsOf(selectionSet, type, union).map((selected): { key: string; value: FieldPlan } => {
       const key = responseKey(selected);
       const name = selected.name.value;
       if (name === '__typename') return { key, value: { kind: 'constant', value: type.name } };
       const field = type.getFields()[name];
       const child = Object.hasOwn(this.renderable.children, `${type.name}.${name}`) ? this.renderable.children[`${type.name}.${name}`] : undefined;
-      if (field && child) return { key, value: { kind: 'connection', connection: this.connection(selected, field, child.entity, child.listing, child.parentProperty) } };
+      if (field && child) return { key, value: { kind: 'connection', connection: this.connection(selected, field, singleSource(child.entity, child.listing), child.parentProperty) } };
       const reference = Object.hasOwn(this.renderable.references, `${type.name}.${name}`) ? this.renderable.references[`${type.name}.${name}`] : undefined;
       if (field && reference) {
         const node = this.object(selected.selectionSet, objectTypeOf(field), reference.entity);
@@ -343,8 +370,12 @@ class Planner {
     return { entity, fields: distinct(fields) };
   }
 
-  /** The fields of a selection set through fragments of this type (or of an interface it implements); directives are not rendered. */
-  private fieldsOf(selectionSet: SelectionSetNode | undefined, type: GraphQLObjectType): FieldNode[] {
+  /**
+   * The fields of a selection set that apply to `type`, through fragments on
+   * it, an interface it implements, or the union it is selected through
+   * (`union`); fragments on other members are left out. Directives are not rendered.
+   */
+  private fieldsOf(selectionSet: SelectionSetNode | undefined, type: GraphQLObjectType, union?: string): FieldNode[] {
     if (!selectionSet) throw new NotRendered();
     const fields: FieldNode[] = [];
     for (const selection of selectionSet.selections) {
@@ -356,11 +387,24 @@ class Planner {
       const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : this.fragments[selection.name.value];
       if (!fragment || fragment.directives?.length) throw new NotRendered();
       const condition = fragment.typeCondition?.name.value;
-      if (condition && condition !== type.name && !type.getInterfaces().some((item) => item.name === condition)) throw new NotRendered();
-      fields.push(...this.fieldsOf(fragment.selectionSet, type));
+      const applies = !condition || condition === type.name || condition === union || type.getInterfaces().some((item) => item.name === condition);
+      if (applies) fields.push(...this.fieldsOf(fragment.selectionSet, type, union));
+      // A fragment on another member of the union selects nothing here; on anything else, it is not rendered.
+      else if (!union || !this.isMemberOf(condition!, union)) throw new NotRendered();
     }
     return fields;
   }
+}
+
+/** A listing of one entity as a merged listing of one member. */
+function singleSource<Context>(
+  entity: EntityClass<{ id: string }>,
+  listing: (context: Context, args: Record<string, unknown>) => RenderedListing,
+): (context: Context, args: Record<string, unknown>) => RenderedMergedListing {
+  return (context, args) => {
+    const { order, where, total } = listing(context, args);
+    return { order, members: [{ entity, where, total }] };
+  };
 }
 
 /** A plan bound to one request: arguments from its variables, listings from its principal. */
@@ -383,7 +427,7 @@ class Binder {
     const args = getArgumentValues(plan.field, plan.node, this.variables);
     const first = args.first;
     if (typeof first !== 'number' || !Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw new NotRendered();
-    let listing: RenderedListing;
+    let listing: RenderedMergedListing;
     let after;
     try {
       listing = plan.listing(this.context, args);
@@ -391,24 +435,32 @@ class Binder {
     } catch {
       throw new NotRendered();
     }
+    const order = listing.order as KeysetOrder<{ id: string }>;
     return {
-      query: { entity: plan.entity, first, after, order: listing.order as KeysetOrder<{ id: string }>, where: listing.where as FilterQuery<{ id: string }> },
+      sources: listing.members.map(({ entity, where, total }) => ({ query: { entity, first, after, order, where: where as FilterQuery<{ id: string }> }, total })),
       parentProperty: plan.parentProperty,
-      total: listing.total,
-      fields: plan.fields.map(({ key, value }) => ({ key, value: this.connectionField(value) })),
+      fields: plan.fields.map(({ key, value }) => ({ key, value: this.connectionField(value, listing.members) })),
     };
   }
 
-  private connectionField(field: ConnectionFieldPlan): ConnectionFieldShape {
-    if (field.kind === 'nodes') return { kind: 'nodes', node: this.object(field.node) };
+  private connectionField(field: ConnectionFieldPlan, members: RenderedMergedListing['members']): ConnectionFieldShape {
+    if (field.kind === 'nodes') return { kind: 'nodes', node: this.nodes(field.node, members) };
     if (field.kind !== 'edges') return field;
     return {
       kind: 'edges',
       fields: field.fields.map(({ key, value }): { key: string; value: EdgeFieldShape } => ({
         key,
-        value: value.kind === 'node' ? { kind: 'node', node: this.object(value.node) } : value,
+        value: value.kind === 'node' ? { kind: 'node', node: this.nodes(value.node, members) } : value,
       })),
     };
+  }
+
+  /** The nodes' shapes for the entities listed; every one of them must be planned (a union's member). */
+  private nodes(plan: NodePlan, members: RenderedMergedListing['members']): NodeShape {
+    const plans = 'members' in plan ? plan.members : [plan];
+    const listed = members.map(({ entity }) => plans.find((member) => member.entity === entity));
+    if (listed.some((member) => member === undefined)) throw new NotRendered();
+    return 'members' in plan ? { members: (listed as ObjectPlan[]).map((member) => this.object(member)) } : this.object(plan);
   }
 
   private object(plan: ObjectPlan): ObjectShape {

@@ -25,6 +25,15 @@ export const renderableFields: RenderableFields<RequestContext> = {
       },
     },
   },
+  unions: {
+    trash: {
+      listing: ({ services }, args) => {
+        // A search's conditions are checked by its input type's validators, which run with the resolver.
+        if (args.filter != null) throw new Error('a trash search is not rendered');
+        return services.trashBin.renderedListing();
+      },
+    },
+  },
   byId: {
     user: { entity: User, filter: liveOnly },
     post: { entity: Post, filter: liveOnly },

@@ -6,6 +6,7 @@ import type { KeysetOrder } from '../db/keyset';
 import type { Page, PageArgs } from '../graphql/connection';
 import { decodeCursor } from '../graphql/cursor';
 import { findKeysetPage, type PageWithTotal } from '../graphql/keyset-page';
+import type { RenderedMergedListing } from '../graphql/rendered-reads';
 import { DeletionService, type DeletionRestoreResult } from './deletion.service';
 import { runPurgePass } from './purge';
 import { OnConflict } from './restore-set';
@@ -55,14 +56,7 @@ export class TrashBinService {
     validateTrashSearch(search);
     // Checked here too: a search that rules out every type reads no page that would check it.
     if (args.after != null) decodeCursor(args.after, wholeTrash);
-    const requests: Array<{ entity: AnyTrashPolicy['entity']; order: KeysetOrder<TrashableEntity>; where: FilterQuery<TrashableEntity>; filtered: boolean }> = [];
-    for (const policy of this.policies) {
-      const conditions = trashSearchConditions(policy, search);
-      if (conditions === null) continue;
-      const visible = trashedRowsVisibleTo<TrashableEntity>('trashed', policy.ownerProperty as keyof TrashableEntity & string, ownerId);
-      const filtered = Object.keys(conditions).length > 0;
-      requests.push({ entity: policy.entity, order: wholeTrash, where: { $and: [visible, conditions] } as FilterQuery<TrashableEntity>, filtered });
-    }
+    const requests = this.listingsOf(ownerId, search);
     const pages = [];
     for (const request of requests) pages.push(await findKeysetPage(this.context.reads, { ...request, first: args.first, after: args.after }));
     const merged = pages.flatMap((page) => page.edges).sort((a, b) => newestDeletionFirst(a.node, b.node));
@@ -70,13 +64,48 @@ export class TrashBinService {
     const countTotal = async () => {
       let total = 0;
       for (const request of requests) {
-        // An admin's unfiltered view is the whole trash, which the maintained row counts know; anything narrower is counted.
-        total += ownerId === null && !request.filtered ? await counts.count(request.entity, 'trashed') : await readKeysetCount(this.context.reads, request);
+        total += request.counted ? await counts.count(request.entity, 'trashed') : await readKeysetCount(this.context.reads, request);
       }
       return total;
     };
     const hasNextPage = merged.length > args.first || pages.some((page) => page.hasNextPage);
     return { page: { edges: merged.slice(0, args.first), hasNextPage }, countTotal };
+  }
+
+  /**
+   * `list` without a search, for a response the database writes
+   * (graphql/rendered-reads.ts): each entity's trashed rows the principal may
+   * see, in the trash's order, with the same totals.
+   */
+  renderedListing(): RenderedMergedListing {
+    const ownerId = this.context.access.trashedOwnerScope();
+    const counts = new RowCounts(this.context.reads);
+    return {
+      order: wholeTrash as KeysetOrder<never>,
+      members: this.listingsOf(ownerId, {}).map((request) => ({
+        entity: request.entity,
+        where: request.where as FilterQuery<never>,
+        total: request.counted ? (parentId: string | undefined) => counts.totalSql(request.entity, 'trashed', parentId) : undefined,
+      })),
+    };
+  }
+
+  /**
+   * Per entity type, the trashed rows the principal may see that match the
+   * search; types the search rules out are left out. `counted`: the listing
+   * is the type's whole trash (an admin's, unfiltered), which the maintained
+   * row counts know; anything narrower is counted.
+   */
+  private listingsOf(ownerId: string | null, search: TrashSearch) {
+    const requests: Array<{ entity: AnyTrashPolicy['entity']; order: KeysetOrder<TrashableEntity>; where: FilterQuery<TrashableEntity>; counted: boolean }> = [];
+    for (const policy of this.policies) {
+      const conditions = trashSearchConditions(policy, search);
+      if (conditions === null) continue;
+      const visible = trashedRowsVisibleTo<TrashableEntity>('trashed', policy.ownerProperty as keyof TrashableEntity & string, ownerId);
+      const counted = ownerId === null && Object.keys(conditions).length === 0;
+      requests.push({ entity: policy.entity, order: wholeTrash, where: { $and: [visible, conditions] } as FilterQuery<TrashableEntity>, counted });
+    }
+    return requests;
   }
 
   /**

@@ -49,26 +49,38 @@ export interface ObjectShape {
   fields: Array<{ key: string; value: FieldShape }>;
 }
 
-export type EdgeFieldShape = { kind: 'node'; node: ObjectShape } | { kind: 'cursor' } | { kind: 'constant'; value: string };
+/** The nodes of a connection: one entity's objects, or for a union, an object shape per member entity. */
+export type NodeShape = ObjectShape | { members: ObjectShape[] };
+
+export type EdgeFieldShape = { kind: 'node'; node: NodeShape } | { kind: 'cursor' } | { kind: 'constant'; value: string };
 export type PageInfoFieldShape = { kind: 'hasNextPage' } | { kind: 'endCursor' } | { kind: 'constant'; value: string };
 
 export type ConnectionFieldShape =
-  | { kind: 'nodes'; node: ObjectShape }
+  | { kind: 'nodes'; node: NodeShape }
   | { kind: 'edges'; fields: Array<{ key: string; value: EdgeFieldShape }> }
   | { kind: 'pageInfo'; fields: Array<{ key: string; value: PageInfoFieldShape }> }
   | { kind: 'totalCount' }
   | { kind: 'constant'; value: string };
 
-/** A keyset page of an entity, as a Relay connection. */
-export interface ConnectionShape {
+/** The rows of one entity a connection lists. */
+export interface ConnectionSource {
   query: KeysetQuery<{ id: string }>;
-  /** For children: the many-to-one property naming their parent, whose rows the enclosing object holds. */
-  parentProperty?: string;
   /**
    * The total as a scalar subquery (a maintained counter) over the parent's
    * id expression, undefined at the top level; without it, `totalCount` counts the rows.
    */
   total?: (parentId: string | undefined) => string;
+}
+
+/**
+ * A keyset page as a Relay connection: of one entity, or of several merged in
+ * their common order (a union's members: each read from its own index, then
+ * merged), all with the same `first`, `after` and order.
+ */
+export interface ConnectionShape {
+  sources: ConnectionSource[];
+  /** For children (one source): the many-to-one property naming their parent, whose rows the enclosing object holds. */
+  parentProperty?: string;
   fields: Array<{ key: string; value: ConnectionFieldShape }>;
 }
 
@@ -184,86 +196,114 @@ class JsonSql {
   }
 
   /**
-   * `(select '{...}' from (<page>) as p group by ())`: the page's rows read
-   * once, aggregated in their order. With `pageInfo { hasNextPage }` one row
-   * more is read, to tell whether there is a next page, and left out of the
-   * lists (an array slice). `parentId` is the SQL of the enclosing record's
-   * id, for children.
+   * `(select '{...}' from (<rows>) as m group by ())`: each source's page read
+   * once from its index, every list item's JSON written per row, sources
+   * merged in their order, then aggregated in it. With `pageInfo { hasNextPage }`
+   * one row more is read, to tell whether there is a next page, and left out
+   * of the lists (an array slice). `parentId` is the SQL of the enclosing
+   * record's id, for children.
    */
   private connection(shape: ConnectionShape, parentId: string | undefined): string {
-    const meta = this.meta(shape.query.entity);
-    const table = this.alias('e');
-    const page = this.alias('p');
+    const [{ query }] = shape.sources;
+    if (shape.parentProperty && (!parentId || shape.sources.length !== 1)) throw new Error('json-reads: children are read under their one parent');
     // Bound when first used: a parameter the text never mentions has no type PostgreSQL could infer.
     let firstParameter: string | undefined;
-    const first = () => (firstParameter ??= `${this.bindings.bind(shape.query.first)}::int`);
-    const sort = quote(columnOf(meta, shape.query.order.sortProperty));
-    const id = quote(columnOf(meta, 'id'));
-    if (shape.parentProperty && !parentId) throw new Error('json-reads: children are read under their parent');
-    const ofParent = (alias: string) => (shape.parentProperty ? [`${alias}.${quote(columnOf(meta, shape.parentProperty))} = ${parentId}`] : []);
+    const first = () => (firstParameter ??= `${this.bindings.bind(query.first)}::int`);
     const extraRow = shape.fields.some(({ value }) => value.kind === 'pageInfo' && value.fields.some((field) => field.value.kind === 'hasNextPage'));
-    // Bound in pageSql's order, with nothing in between.
-    const from = pageSql(meta, table, shape.query, this.bindings, ofParent(table));
-    pageShape(shape.query, this.bindings.values, extraRow);
-    const order = `${page}.${sort} desc, ${page}.${id} desc`;
-    // The page's rows as a JSON array, without the extra row.
-    const list = (row: string) =>
+    // The JSON of each list field's items (nodes, edges), computed per row: a column each.
+    const lists = shape.fields.flatMap(({ value }, index) => (value.kind === 'nodes' || value.kind === 'edges' ? [{ index, value }] : []));
+    const rows = shape.sources.map((source) => this.sourceRows(shape, source, lists, parentId, extraRow));
+    const merged = this.alias('m');
+    const limit = shape.sources.length > 1 ? ` order by "__sort" desc, "__id" desc limit ${extraRow ? `${first()} + 1` : first()}` : '';
+    const from = shape.sources.length > 1 ? `select * from (${rows.map((row) => `(${row})`).join(' union all ')}) as u${limit}` : rows[0];
+    const order = `${merged}."__sort" desc, ${merged}."__id" desc`;
+    // The page's items as a JSON array, without the extra row.
+    const list = (column: string) =>
       extraRow
-        ? `coalesce('[' || array_to_string((array_agg(${row} order by ${order}))[1:${first()}], ',') || ']', '[]')`
-        : `coalesce('[' || string_agg(${row}, ',' order by ${order}) || ']', '[]')`;
-    const cursor = this.cursor(shape, page, sort, id);
-    const fields = shape.fields.map(({ key, value }): [string, string] => {
+        ? `coalesce('[' || array_to_string((array_agg(${merged}.${column} order by ${order}))[1:${first()}], ',') || ']', '[]')`
+        : `coalesce('[' || string_agg(${merged}.${column}, ',' order by ${order}) || ']', '[]')`;
+    const fields = shape.fields.map(({ key, value }, index): [string, string] => {
       switch (value.kind) {
         case 'nodes':
-          return [key, list(this.object(value.node, page))];
-        case 'edges': {
-          const edge = value.fields.map(({ key: edgeKey, value: edgeValue }): [string, string] => [
-            edgeKey,
-            edgeValue.kind === 'node' ? this.object(edgeValue.node, page) : edgeValue.kind === 'cursor' ? `'"' || ${cursor} || '"'` : literal(JSON.stringify(edgeValue.value)),
-          ]);
-          return [key, list(JsonText.object(edge))];
-        }
+        case 'edges':
+          return [key, list(`"__item${index}"`)];
         case 'pageInfo': {
           const info = value.fields.map(({ key: infoKey, value: infoValue }): [string, string] => [
             infoKey,
             infoValue.kind === 'hasNextPage'
               ? `(count(*) > ${first()})::text`
               : infoValue.kind === 'endCursor'
-                ? `coalesce('"' || (array_agg(${cursor} order by ${order}))[least(count(*), ${first()})] || '"', 'null')`
+                ? `coalesce('"' || (array_agg(${this.cursor(query, merged)} order by ${order}))[least(count(*), ${first()})] || '"', 'null')`
                 : literal(JSON.stringify(infoValue.value)),
           ]);
           return [key, JsonText.object(info)];
         }
         case 'totalCount':
-          return [key, `(${this.total(shape, meta, parentId, ofParent)})::text`];
+          return [key, `(select ${shape.sources.map((source) => `(${this.total(shape, source, parentId)})`).join(' + ')})::text`];
         case 'constant':
           return [key, literal(JSON.stringify(value.value))];
       }
     });
-    // Every column the objects and cursors read, and nothing else.
-    const columns = new Set([id, sort, ...this.columnsOf(shape).map((property) => quote(columnOf(meta, property)))]);
-    const select = [...columns].map((column) => `${table}.${column}`).join(', ');
     // `group by ()`: exactly one row, even for an empty page or a connection that selects no aggregate.
-    return `select ${JsonText.object(fields)} from (select ${select} ${from}) as ${page} group by ()`;
+    return `select ${JsonText.object(fields)} from (${from}) as ${merged} group by ()`;
   }
 
-  /** The connection's total: its maintained counter, or a count; at the top level, shared by every root that asks for the same one. */
-  private total(shape: ConnectionShape, meta: EntityMetadata, parentId: string | undefined, ofParent: (alias: string) => string[]): string {
-    if (parentId !== undefined) return shape.total ? shape.total(parentId) : this.count(shape, meta, ofParent);
-    const where = { $and: [shape.query.order.where, shape.query.where ?? {}] };
-    const key = shape.total ? shape.total(undefined) : `${meta.className}:${JSON.stringify(where)}`;
+  /** One source's page: its sort value and id, and each list field's item as JSON text. */
+  private sourceRows(
+    shape: ConnectionShape,
+    source: ConnectionSource,
+    lists: Array<{ index: number; value: Extract<ConnectionFieldShape, { kind: 'nodes' | 'edges' }> }>,
+    parentId: string | undefined,
+    extraRow: boolean,
+  ): string {
+    const { query } = source;
+    const meta = this.meta(query.entity);
+    const table = this.alias('e');
+    const page = this.alias('p');
+    const sort = quote(columnOf(meta, query.order.sortProperty));
+    const id = quote(columnOf(meta, 'id'));
+    const parent = shape.parentProperty ? [`${table}.${quote(columnOf(meta, shape.parentProperty))} = ${parentId}`] : [];
+    // Bound in pageSql's order, with nothing in between.
+    const from = pageSql(meta, table, query, this.bindings, parent);
+    pageShape(query, this.bindings.values, extraRow);
+    const items = lists.map(({ index, value }) => {
+      const item =
+        value.kind === 'nodes'
+          ? this.object(nodeOf(value.node, query.entity), page)
+          : JsonText.object(
+              value.fields.map(({ key, value: edge }): [string, string] => [
+                key,
+                edge.kind === 'node' ? this.object(nodeOf(edge.node, query.entity), page) : edge.kind === 'cursor' ? `'"' || ${this.cursor(query, page, sort, id)} || '"'` : literal(JSON.stringify(edge.value)),
+              ]),
+            );
+      return `${item} as "__item${index}"`;
+    });
+    // Every column the objects read, and nothing else.
+    const nodes = lists.flatMap(({ value }) => (value.kind === 'nodes' ? [value.node] : value.fields.flatMap((edge) => (edge.value.kind === 'node' ? [edge.value.node] : []))));
+    const columns = new Set([id, sort, ...nodes.flatMap((node) => this.columnsOf(nodeOf(node, query.entity))).map((property) => quote(columnOf(meta, property)))]);
+    const pageRows = `select ${[...columns].map((column) => `${table}.${column}`).join(', ')} ${from}`;
+    return `select ${[`${page}.${sort} as "__sort"`, `${page}.${id} as "__id"`, ...items].join(', ')} from (${pageRows}) as ${page}`;
+  }
+
+  /** A source's total: its maintained counter, or a count; at the top level, shared by every root that asks for the same one. */
+  private total(shape: ConnectionShape, source: ConnectionSource, parentId: string | undefined): string {
+    const meta = this.meta(source.query.entity);
+    const ofParent = (alias: string) => (shape.parentProperty ? [`${alias}.${quote(columnOf(meta, shape.parentProperty))} = ${parentId}`] : []);
+    if (parentId !== undefined) return source.total ? source.total(parentId) : this.count(source.query, meta, ofParent);
+    const where = { $and: [source.query.order.where, source.query.where ?? {}] };
+    const key = source.total ? source.total(undefined) : `${meta.className}:${JSON.stringify(where)}`;
     let total = this.totals.get(key);
     if (!total) {
-      total = { name: `t${this.totals.size}`, sql: shape.total ? shape.total(undefined) : this.count(shape, meta, ofParent) };
+      total = { name: `t${this.totals.size}`, sql: source.total ? source.total(undefined) : this.count(source.query, meta, ofParent) };
       this.totals.set(key, total);
     }
     return `select "total" from ${total.name}`;
   }
 
   /** `count(*)` over the same rows as the listing, for totals no counter keeps. */
-  private count(shape: ConnectionShape, meta: EntityMetadata, ofParent: (alias: string) => string[]): string {
+  private count(query: KeysetQuery<{ id: string }>, meta: EntityMetadata, ofParent: (alias: string) => string[]): string {
     const alias = this.alias('e');
-    const where = { $and: [shape.query.order.where, shape.query.where ?? {}] };
+    const where = { $and: [query.order.where, query.where ?? {}] };
     const condition = conditionSql(meta, where as never, alias, this.bindings);
     conditionShape(where as never, this.bindings.values);
     const conditions = [condition, ...ofParent(alias)].filter(Boolean);
@@ -271,8 +311,8 @@ class JsonSql {
   }
 
   /** The cursor `encodeCursor` writes: base64url of `["<order>","<ISO sort value>","<id>"]`. */
-  private cursor(shape: ConnectionShape, page: string, sort: string, id: string): string {
-    const json = `${literal(`[${JSON.stringify(shape.query.order.name)},"`)} || ${isoTimestamp(`${page}.${sort}`)} || '","' || ${page}.${id}::text || '"]'`;
+  private cursor(query: KeysetQuery<{ id: string }>, alias: string, sort = '"__sort"', id = '"__id"'): string {
+    const json = `${literal(`[${JSON.stringify(query.order.name)},"`)} || ${isoTimestamp(`${alias}.${sort}`)} || '","' || ${alias}.${id}::text || '"]'`;
     return `translate(encode(convert_to(${json}, 'UTF8'), 'base64'), E'+/=\\n', '-_')`;
   }
 
@@ -305,20 +345,12 @@ class JsonSql {
     return `select ${this.object(node, alias)} from ${quote(meta.tableName)} as ${alias} where ${alias}.${quote(columnOf(meta, 'id'))} = ${foreignKey}`;
   }
 
-  /** Properties a page's rows must carry: the columns its objects read (the id, which children are found by, is always there). */
-  private columnsOf(shape: ConnectionShape): string[] {
-    const properties: string[] = [];
-    const collect = (node: ObjectShape) => {
-      for (const { value } of node.fields) {
-        if (value.kind === 'column' || value.kind === 'reference') properties.push(value.property);
-        if (value.kind === 'computed') properties.push(...value.properties);
-      }
-    };
-    for (const { value } of shape.fields) {
-      if (value.kind === 'nodes') collect(value.node);
-      if (value.kind === 'edges') for (const edge of value.fields) if (edge.value.kind === 'node') collect(edge.value.node);
-    }
-    return properties;
+  /** The properties a record's object reads from its own row. */
+  private columnsOf(node: ObjectShape): string[] {
+    return node.fields.flatMap(({ value }) => {
+      if (value.kind === 'column' || value.kind === 'reference') return [value.property];
+      return value.kind === 'computed' ? value.properties : [];
+    });
   }
 
   private meta(entity: EntityClass<object>): EntityMetadata {
@@ -328,6 +360,13 @@ class JsonSql {
   private alias(prefix: string): string {
     return `${prefix}${this.aliases++}`;
   }
+}
+
+/** The object shape of `entity`'s records among a connection's nodes. */
+function nodeOf(node: NodeShape, entity: EntityClass<object>): ObjectShape {
+  const shape = 'members' in node ? node.members.find((member) => member.entity === entity) : node;
+  if (!shape || shape.entity !== entity) throw new Error(`json-reads: no object shape for ${entity.name}`);
+  return shape;
 }
 
 /** A timestamp as `Date.prototype.toISOString` writes it: UTC, milliseconds, `Z`. */
