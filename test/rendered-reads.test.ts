@@ -1,7 +1,10 @@
 import { Kind, parse, print, visit, type OperationDefinitionNode } from 'graphql';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_PREPARED_RENDERED_STATEMENTS, readJson } from '../src/db/compiled/json-reads';
 import { ReadExecutor } from '../src/db/compiled/read-executor';
+import { withPgClient } from '../src/db/read-routing';
+import { User } from '../src/modules/user/user.entity';
 import { renderedReads } from '../src/graphql/rendered-reads';
 import { renderableFields } from '../src/modules/rendered-fields';
 import { buildAppSchema } from '../src/schema';
@@ -249,5 +252,32 @@ describe('a rendered statement PostgreSQL refuses', () => {
     // The same request through the server: the executor's answer.
     const { response } = await run(null, `{ user(id: "${userIds[0]}") { id isDeleted } }`);
     expect(response.data.user).toEqual({ id: userIds[0], isDeleted: false });
+  });
+});
+
+describe('rendered statements prepared by name', () => {
+  it(`are bounded (${MAX_PREPARED_RENDERED_STATEMENTS}): past that, a new shape runs unnamed, with the same answer`, async () => {
+    const names: Array<string | undefined> = [];
+    const em = server.app.orm.em.fork() as EntityManager;
+    // Every statement's name, as it reaches the pg client.
+    const reads = new ReadExecutor(em, (work) =>
+      withPgClient(em, (client) => {
+        const query = client.query.bind(client) as (config: { name?: string }) => unknown;
+        return work(Object.assign(Object.create(client), { query: (config: { name?: string }) => (names.push(config.name), query(config)) }));
+      }),
+    );
+    const node = { entity: User, fields: [{ key: 'id', value: { kind: 'column' as const, property: 'id' } }] };
+    // A distinct response key makes a distinct statement text, as aliases chosen by clients do.
+    const shapeWithKey = (index: number) => [{ kind: 'byId' as const, id: userIds[0], filter: 'softDelete', node: { ...node, fields: [{ ...node.fields[0], key: `k${index}` }] } }];
+    for (let index = 0; index < MAX_PREPARED_RENDERED_STATEMENTS + 5; index += 1) {
+      expect(await readJson(reads, shapeWithKey(index))).toEqual([`{"k${index}":"${userIds[0]}"}`]);
+    }
+    const named = new Set(names.filter((name) => name !== undefined));
+    expect(named.size).toBeLessThanOrEqual(MAX_PREPARED_RENDERED_STATEMENTS);
+    expect(names.slice(-5)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    // A shape prepared before keeps its name.
+    names.length = 0;
+    await readJson(reads, shapeWithKey(0));
+    expect(names[0]).toMatch(/^rendered_/);
   });
 });

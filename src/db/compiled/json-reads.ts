@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { EntityClass, EntityMetadata, MetadataStorage } from '@mikro-orm/core';
 import type { KeysetQuery } from '../keyset';
 import { pageShape, pageSql } from './keyset-reads';
-import type { ReadExecutor } from './read-executor';
-import { columnOf, compiledStatement, conditionShape, conditionSql, filterCondition, literal, metadataOf, Parameters, quote } from './read-sql';
+import type { PreparedRead, ReadExecutor } from './read-executor';
+import { columnOf, conditionShape, conditionSql, filterCondition, literal, metadataOf, Parameters, quote } from './read-sql';
 
 /**
  * Reads whose answer PostgreSQL writes itself, as the JSON text of the
@@ -110,9 +111,29 @@ export async function readJson(reads: ReadExecutor, roots: RootShape[]): Promise
   const columns = roots.map((root, index) => `(${sql.root(root)}) as "r${index}"`);
   const text = `${sql.withTotals()}select ${columns.join(', ')}`;
   if (sql.bindings.values.length !== sql.bindings.taken) throw new Error('json-reads: bindings out of step with the statement');
-  const statement = compiledStatement(text, () => text);
+  const statement = renderedStatement(text);
   const [row] = await reads.rows<Record<string, string | null>>(statement, sql.bindings.values);
   return roots.map((_, index) => row[`r${index}`] ?? 'null');
+}
+
+/**
+ * Most rendered statements prepared by name. Their text follows what clients
+ * select (fields, aliases), so unlike the other compiled reads it has no
+ * bound of its own, and every name stays prepared on every pooled connection
+ * for the connection's life. Past this many, a new text runs unnamed: parsed
+ * and planned each time, holding nothing. An application has a few dozen
+ * query shapes, which keep their prepared plans.
+ */
+export const MAX_PREPARED_RENDERED_STATEMENTS = 200;
+const prepared = new Map<string, PreparedRead>();
+
+function renderedStatement(text: string): PreparedRead {
+  const known = prepared.get(text);
+  if (known) return known;
+  if (prepared.size >= MAX_PREPARED_RENDERED_STATEMENTS) return { text };
+  const statement = { name: `rendered_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`, text };
+  prepared.set(text, statement);
+  return statement;
 }
 
 /**

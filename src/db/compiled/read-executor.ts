@@ -3,9 +3,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ClientBase } from 'pg';
 import { withPgClient } from '../read-routing';
 
-/** A read compiled once: its name makes PostgreSQL parse and plan it once per connection. */
+/**
+ * A read compiled once: its name makes PostgreSQL parse and plan it once per
+ * connection. Without a name it is parsed and planned at every run.
+ */
 export interface PreparedRead {
-  name: string;
+  name?: string;
   text: string;
 }
 
@@ -46,7 +49,7 @@ export class ReadExecutor {
    * run once and share the answer.
    */
   once<R>(statement: PreparedRead, values: unknown[], read: () => Promise<R>): Promise<R> {
-    const key = `${statement.name}:${JSON.stringify(values)}`;
+    const key = `${statement.name ?? statement.text}:${JSON.stringify(values)}`;
     let answer = this.remembered.get(key) as Promise<R> | undefined;
     if (!answer) this.remembered.set(key, (answer = read()));
     return answer;
