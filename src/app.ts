@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { createTokenVerifier } from './auth/token-verifier';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
+import { logStatement } from './db/compiled/read-executor';
 import { ReadRouter } from './db/read-routing';
 import { ErrorCode } from './errors';
 import { compiledExecution, parsedDocumentStore } from './graphql/compiled-execution';
@@ -118,6 +119,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       connectionString: database.url,
       logger,
       clock,
+      statementSent: (text, values) => logStatement(database.orm.em, text, values),
     });
     await trashEvents.start();
     stopEvents = () => trashEvents.stop();

@@ -103,8 +103,13 @@ describe('cascading delete, restore and purge run a constant number of statement
     const purge = await statementsFor(`mutation($id: ID!) { purgeUser(id: $id) }`, { id: userId });
     const left = await server.sql.query(`select count(*)::int as n from posts where author_id = $1`, [userId]);
     expect(left.rows[0].n).toBe(0);
-    return { remove: remove.length, restore: restore.length, purge: purge.length };
+    // The change's own statements; the live trash event is published after the commit, on a connection of its own.
+    const own = (statements: string[]) => statements.filter((statement) => !isTrashEvent(statement)).length;
+    const events = (statements: string[]) => statements.filter(isTrashEvent).length;
+    return { remove: own(remove), restore: own(restore), purge: own(purge), events: [events(remove), events(restore), events(purge)] };
   }
+
+  const isTrashEvent = (statement: string) => statement.startsWith('select pg_notify(');
 
   it('the same for a user with 1,000 posts as for a user with 2', async () => {
     const small = await cascadeStatements(2);
@@ -113,5 +118,7 @@ describe('cascading delete, restore and purge run a constant number of statement
     // begin, lock, one statement per table, audit event, commit: nothing per post; a restore also looks for
     // live clashes on every unique key (username, email) in one statement.
     expect(Math.max(small.remove, small.restore, small.purge)).toBeLessThanOrEqual(7);
+    // Each change's trash event is in the SQL log too: one NOTIFY.
+    expect(small.events).toEqual([1, 1, 1]);
   });
 });

@@ -40,9 +40,16 @@ export interface TrashEventBusOptions {
   connectionString: string;
   logger: Logger;
   clock: Clock;
+  /**
+   * Told of each NOTIFY as it is sent (before the change's response), so the
+   * SQL log shows every statement the server sends, in the request that sent it.
+   */
+  statementSent?: (text: string, values: unknown[]) => void;
 }
 
 type InterruptionListener = () => void;
+
+const NOTIFY = 'select pg_notify($1, $2)';
 
 /**
  * Trash events across instances, through PostgreSQL LISTEN/NOTIFY: each
@@ -104,7 +111,9 @@ export class TrashEventBus implements TrashObserver {
   /** Publishes a committed change to every instance. Failures are logged: the change itself has already committed. */
   trashChanged(change: TrashChange): void {
     for (const message of toMessages(change, this.options.clock())) {
-      this.publisher.query('select pg_notify($1, $2)', [TRASH_EVENTS_CHANNEL, JSON.stringify(message)]).catch((error: unknown) => {
+      const values = [TRASH_EVENTS_CHANNEL, JSON.stringify(message)];
+      this.options.statementSent?.(NOTIFY, values);
+      this.publisher.query(NOTIFY, values).catch((error: unknown) => {
         this.options.logger.error({ err: error, action: change.action, deletionId: change.deletionId }, 'trash event could not be published');
       });
     }

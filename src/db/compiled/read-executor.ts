@@ -59,12 +59,7 @@ export class ReadExecutor {
     this.observe(statement, values);
     const started = Date.now();
     const result = await this.clients((client) => client.query({ name: statement.name, text: statement.text, values }));
-    const logger = this.em.config.getLogger();
-    // Logged as the ORM logs its own statements: values written in only when its 'query-params' logging is on (LOG_SQL_VALUES).
-    if (logger.isEnabled('query')) {
-      const query = logger.isEnabled('query-params') ? withValues(statement.text, values) : statement.text;
-      logger.logQuery({ query, took: Date.now() - started, results: result.rowCount ?? 0, level: 'info' });
-    }
+    logStatement(this.em, statement.text, values, Date.now() - started, result.rowCount ?? 0);
     return result.rows as R[];
   }
 
@@ -77,6 +72,17 @@ export class ReadExecutor {
     const onQuery = this.em.config.get('onQuery');
     if (onQuery !== Configuration.DEFAULTS.onQuery) onQuery(statement.text.replace(/\$\d+/g, '?'), values);
   }
+}
+
+/**
+ * A statement sent outside the ORM, logged as the ORM logs its own (`LOG_LEVEL=trace`):
+ * values written in only when its 'query-params' logging is on (LOG_SQL_VALUES).
+ */
+export function logStatement(em: EntityManager, text: string, values: unknown[], took?: number, results?: number): void {
+  const logger = em.config.getLogger();
+  if (!logger.isEnabled('query')) return;
+  const query = logger.isEnabled('query-params') ? withValues(text, values) : text;
+  logger.logQuery({ query, took, results, level: 'info' });
 }
 
 /** The statement's text with its values as SQL literals, for logs only (never sent: the values are bound). */
