@@ -267,11 +267,11 @@ class Planner {
     const name = node.name.value;
     if (name === '__typename') return { key, kind: 'constant', value: queryType.name };
     const field = queryType.getFields()[name];
-    const listing = Object.hasOwn(this.renderable.connections, name) ? this.renderable.connections[name] : undefined;
+    const listing = own(this.renderable.connections, name);
     if (field && listing) return { key, kind: 'connection', connection: this.connection(node, field, singleSource(listing.entity, listing.listing)) };
-    const union = Object.hasOwn(this.renderable.unions, name) ? this.renderable.unions[name] : undefined;
+    const union = own(this.renderable.unions, name);
     if (field && union) return { key, kind: 'connection', connection: this.connection(node, field, union.listing) };
-    const byId = Object.hasOwn(this.renderable.byId, name) ? this.renderable.byId[name] : undefined;
+    const byId = own(this.renderable.byId, name);
     if (field && byId) {
       const type = getNamedType(field.type);
       if (!isObjectType(type)) throw new NotRendered();
@@ -284,43 +284,51 @@ class Planner {
     const type = getNamedType(field.type);
     if (!isObjectType(type)) throw new NotRendered();
     const typeFields = type.getFields();
-    const nodes = (selectionSet: SelectionSetNode | undefined, nodeField: GraphQLField<unknown, unknown> | undefined) => this.nodes(selectionSet, nodeField);
     const fields = this.fieldsOf(node.selectionSet, type).map((selected): { key: string; value: ConnectionFieldPlan } => {
       const key = responseKey(selected);
       switch (selected.name.value) {
         case '__typename':
           return { key, value: { kind: 'constant', value: type.name } };
         case 'nodes':
-          return { key, value: { kind: 'nodes', node: nodes(selected.selectionSet, typeFields.nodes) } };
+          return { key, value: { kind: 'nodes', node: this.nodes(selected.selectionSet, typeFields.nodes) } };
         case 'totalCount':
           return { key, value: { kind: 'totalCount' } };
         case 'edges': {
           const edgeType = objectTypeOf(typeFields.edges);
-          const edge = this.fieldsOf(selected.selectionSet, edgeType).map((item): { key: string; value: EdgeFieldPlan } => {
-            const itemKey = responseKey(item);
-            if (item.name.value === '__typename') return { key: itemKey, value: { kind: 'constant', value: edgeType.name } };
-            if (item.name.value === 'cursor') return { key: itemKey, value: { kind: 'cursor' } };
-            if (item.name.value === 'node') return { key: itemKey, value: { kind: 'node', node: nodes(item.selectionSet, edgeType.getFields().node) } };
-            throw new NotRendered();
+          const edge = this.fixedFields<EdgeFieldPlan>(selected.selectionSet, edgeType, {
+            cursor: () => ({ kind: 'cursor' }),
+            node: (item) => ({ kind: 'node', node: this.nodes(item.selectionSet, edgeType.getFields().node) }),
           });
-          return { key, value: { kind: 'edges', fields: distinct(edge) } };
+          return { key, value: { kind: 'edges', fields: edge } };
         }
         case 'pageInfo': {
-          const infoType = objectTypeOf(typeFields.pageInfo);
-          const info = this.fieldsOf(selected.selectionSet, infoType).map((item): { key: string; value: PageInfoFieldShape } => {
-            const itemKey = responseKey(item);
-            if (item.name.value === '__typename') return { key: itemKey, value: { kind: 'constant', value: infoType.name } };
-            if (item.name.value === 'hasNextPage') return { key: itemKey, value: { kind: 'hasNextPage' } };
-            if (item.name.value === 'endCursor') return { key: itemKey, value: { kind: 'endCursor' } };
-            throw new NotRendered();
+          const info = this.fixedFields<PageInfoFieldShape>(selected.selectionSet, objectTypeOf(typeFields.pageInfo), {
+            hasNextPage: () => ({ kind: 'hasNextPage' }),
+            endCursor: () => ({ kind: 'endCursor' }),
           });
-          return { key, value: { kind: 'pageInfo', fields: distinct(info) } };
+          return { key, value: { kind: 'pageInfo', fields: info } };
         }
         default:
           throw new NotRendered();
       }
     });
     return { field, node, parentProperty, listing, fields: distinct(fields) };
+  }
+
+  /** The fields of a small fixed type (an edge, page info): `__typename` and the `known` ones; anything else is not rendered. */
+  private fixedFields<V extends { kind: string }>(
+    selectionSet: SelectionSetNode | undefined,
+    type: GraphQLObjectType,
+    known: Record<string, (item: FieldNode) => V>,
+  ): Array<{ key: string; value: V | { kind: 'constant'; value: string } }> {
+    const fields = this.fieldsOf(selectionSet, type).map((item) => {
+      const key = responseKey(item);
+      if (item.name.value === '__typename') return { key, value: { kind: 'constant' as const, value: type.name } };
+      const plan = own(known, item.name.value);
+      if (!plan) throw new NotRendered();
+      return { key, value: plan(item) };
+    });
+    return distinct(fields);
   }
 
   /** A connection's nodes: an entity type's objects, or for a union, each member's (every member must be an entity). */
@@ -351,14 +359,14 @@ class Planner {
       const name = selected.name.value;
       if (name === '__typename') return { key, value: { kind: 'constant', value: type.name } };
       const field = type.getFields()[name];
-      const child = Object.hasOwn(this.renderable.children, `${type.name}.${name}`) ? this.renderable.children[`${type.name}.${name}`] : undefined;
+      const child = own(this.renderable.children, `${type.name}.${name}`);
       if (field && child) return { key, value: { kind: 'connection', connection: this.connection(selected, field, singleSource(child.entity, child.listing), child.parentProperty) } };
-      const reference = Object.hasOwn(this.renderable.references, `${type.name}.${name}`) ? this.renderable.references[`${type.name}.${name}`] : undefined;
+      const reference = own(this.renderable.references, `${type.name}.${name}`);
       if (field && reference) {
         const node = this.object(selected.selectionSet, objectTypeOf(field), reference.entity);
         return { key, value: { kind: 'reference', property: reference.property, node } };
       }
-      const computed = Object.hasOwn(this.renderable.computed, name) ? this.renderable.computed[name] : undefined;
+      const computed = own(this.renderable.computed, name);
       // Otherwise a field without a resolver of its own (none computes, wraps or counts it), written as its scalar serializes.
       if (!field || field.resolve) throw new NotRendered();
       if (computed && writesAs(field, computed.json) && computed.properties.every((property) => jsonKindOf(meta, property) !== undefined)) {
@@ -473,6 +481,11 @@ class Binder {
       }),
     };
   }
+}
+
+/** The entry under a name clients choose, never one inherited from Object.prototype (`constructor`, `toString`). */
+function own<V>(record: Record<string, V>, key: string): V | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 function responseKey(node: FieldNode): string {
