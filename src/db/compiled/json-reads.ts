@@ -196,13 +196,13 @@ class JsonSql {
    */
   private readonly totals = new Map<string, { name: string; sql: string }>();
 
+  constructor(private readonly metadata: MetadataStorage) {}
+
   /** `with t0 as (...), ... ` for the totals the roots share; '' when none. */
   withTotals(): string {
     if (this.totals.size === 0) return '';
     return `with ${[...this.totals.values()].map(({ name, sql }) => `${name} as (select (${sql}) as "total")`).join(', ')} `;
   }
-
-  constructor(private readonly metadata: MetadataStorage) {}
 
   root(root: RootShape): string {
     if (root.kind === 'connection') return this.connection(root.connection, undefined);
