@@ -27,6 +27,8 @@ let userIds: string[];
 let trashedUserId: string;
 let oddUserId: string;
 let livePostId: string;
+/** A trashed post of the member's own. */
+let trashedPostOfMember: string;
 let member: string;
 let admin: string;
 
@@ -54,6 +56,8 @@ beforeAll(async () => {
   );
   const { rows } = await server.sql.query<{ id: string }>(`select id from posts where author_id = $1 and deleted_at is null order by created_at desc limit 1`, [userIds[1]]);
   livePostId = rows[0].id;
+  const trashed = await server.sql.query<{ id: string }>(`select id from posts where author_id = $1 and deleted_at is not null limit 1`, [userIds[1]]);
+  trashedPostOfMember = trashed.rows[0].id;
   member = await memberAuthorization(userIds[1]);
   admin = await adminAuthorization();
 });
@@ -117,6 +121,8 @@ describe('a read PostgreSQL writes answers exactly as the executor does, in one 
     ['a user by id', `query($id: ID!) { user(id: $id) { ${USER_COLUMNS} } }`, () => ({ id: oddUserId })],
     ['a trashed user by id, without includeDeleted: null', `query($id: ID!) { user(id: $id) { id } }`, () => ({ id: trashedUserId })],
     ['a missing user: null', `{ user(id: "00000000-0000-7000-8000-000000000001") { id } }`],
+    ['a trashed user by id with includeDeleted: its owner and admins see it, others get null', `query($id: ID!) { user(id: $id, includeDeleted: true) { id deletedAt isDeleted posts(first: 3, includeDeleted: true) { totalCount nodes { id } } } }`, () => ({ id: trashedUserId })],
+    ['a live user and a trashed post by id with includeDeleted', `query($user: ID!, $post: ID!) { u: user(id: $user, includeDeleted: true) { id } p: post(id: $post, includeDeleted: true) { id title deletedAt author { id } } }`, () => ({ user: userIds[1], post: trashedPostOfMember })],
     ['a post by id, with its author', `query($id: ID!) { post(id: $id) { id title isDeleted author { id username isDeleted } } }`, () => ({ id: livePostId })],
     ['posts with their authors, trashed ones included', `{ posts(first: 30, includeDeleted: true) { totalCount nodes { id title createdAt deletedAt author { username deletedAt } } } }`],
     ['users with their posts pages', `{ users(first: 8, includeDeleted: true) { nodes { id posts(first: 2, includeDeleted: true) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { title createdAt } } } } } }`],
@@ -183,7 +189,6 @@ describe('what is not rendered is executed as before', () => {
   const notRendered: Array<[string, string, string | null]> = [
     ['a text field that can be long (its size is accounted)', `{ users(first: 3) { nodes { id deleteReason } } }`, null],
     ['a post body', `{ posts(first: 3) { nodes { id body } } }`, null],
-    ['a record by id with includeDeleted', `query { user(id: "00000000-0000-7000-8000-000000000001", includeDeleted: true) { id } }`, 'admin'],
     ["one author's posts", `{ posts(first: 3, authorId: "00000000-0000-7000-8000-000000000001") { totalCount nodes { id } } }`, null],
     ['a directive inside the selection', `{ users(first: 3) { nodes { id username @skip(if: false) } } }`, null],
     ['the same response key twice', `{ users(first: 3) { nodes { id } nodes { username } } }`, null],
@@ -244,7 +249,8 @@ describe('a rendered statement PostgreSQL refuses', () => {
     const broken = { ...renderableFields, computed: { isDeleted: { properties: ['deletedAt'], sql: () => 'no_such_function()', json: 'boolean' as const } }, failed: (_: unknown, error: unknown) => failures.push(error) };
     const render = renderedReads(schema, server.app.orm.getMetadata(), broken);
     const document = parse(`{ user(id: "${userIds[0]}") { id isDeleted } }`);
-    const context = { services: { reads: new ReadExecutor(server.app.orm.em.fork() as EntityManager) } };
+    // What the renderer asks of the request's services for this query: the executor, and who may see a user by id.
+    const context = { services: { reads: new ReadExecutor(server.app.orm.em.fork() as EntityManager), users: { renderedVisibility: () => ({ deletedAt: null }) } } };
     const request = { document, operation: document.definitions[0], request: { variables: {} }, context };
     expect(await render(request as never)).toBeUndefined();
     expect(failures).toHaveLength(1);
@@ -268,7 +274,7 @@ describe('rendered statements prepared by name', () => {
     );
     const node = { entity: User, fields: [{ key: 'id', value: { kind: 'column' as const, property: 'id' } }] };
     // A distinct response key makes a distinct statement text, as aliases chosen by clients do.
-    const shapeWithKey = (index: number) => [{ kind: 'byId' as const, id: userIds[0], filter: 'softDelete', node: { ...node, fields: [{ ...node.fields[0], key: `k${index}` }] } }];
+    const shapeWithKey = (index: number) => [{ kind: 'byId' as const, id: userIds[0], where: { deletedAt: null }, node: { ...node, fields: [{ ...node.fields[0], key: `k${index}` }] } }];
     for (let index = 0; index < MAX_PREPARED_RENDERED_STATEMENTS + 5; index += 1) {
       expect(await readJson(reads, shapeWithKey(index))).toEqual([`{"k${index}":"${userIds[0]}"}`]);
     }
@@ -340,9 +346,9 @@ describe('generated queries', () => {
         case 'trash':
           return `${key}trash(first: ${random.int(1, 8)}) { ${connection(trashItem)} }`;
         case 'user':
-          return `${key}user(id: "${random.pick([...userIds.slice(0, 4), trashedUserId, '00000000-0000-7000-8000-000000000009'])}") { ${user(0)} }`;
+          return `${key}user(id: "${random.pick([...userIds.slice(0, 4), trashedUserId, '00000000-0000-7000-8000-000000000009'])}"${random.pick(['', ', includeDeleted: true'])}) { ${user(0)} }`;
         default:
-          return `${key}post(id: "${random.pick([livePostId, '00000000-0000-7000-8000-000000000009'])}") { ${post(0)} }`;
+          return `${key}post(id: "${random.pick([livePostId, trashedPostOfMember, '00000000-0000-7000-8000-000000000009'])}"${random.pick(['', ', includeDeleted: true'])}) { ${post(0)} }`;
       }
     });
     return `{ ${roots.join(' ')} }`;

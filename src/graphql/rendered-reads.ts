@@ -78,8 +78,8 @@ export interface RenderableFields<Context> {
   connections: Record<string, { entity: EntityClass<{ id: string }>; listing(context: Context, args: Record<string, unknown>): RenderedListing }>;
   /** Query fields listing the members of a union as one connection, e.g. `trash`. */
   unions: Record<string, { listing(context: Context, args: Record<string, unknown>): RenderedMergedListing }>;
-  /** Query fields reading a record by its `id` argument; `filter` names the entity's filter that applies, or undefined when not rendered. */
-  byId: Record<string, { entity: EntityClass<object>; filter(args: Record<string, unknown>): string | undefined }>;
+  /** Query fields reading a record by its `id` argument; `visible` gives the condition the record must meet for this request's principal. */
+  byId: Record<string, { entity: EntityClass<object>; visible(context: Context, args: Record<string, unknown>): object }>;
   /** Fields of entity types computed from columns, by field name, e.g. `isDeleted`; for every entity that has the properties. */
   computed: Record<string, { properties: string[]; sql(columns: string[]): string; json: JsonKind }>;
   /** Fields of entity types holding the record a many-to-one property points to, keyed `Type.field`, e.g. `Post.author`; read in any state. */
@@ -160,7 +160,15 @@ interface ConnectionPlan {
 type RootPlan =
   | { key: string; kind: 'constant'; value: string }
   | { key: string; kind: 'connection'; connection: ConnectionPlan }
-  | { key: string; kind: 'byId'; field: GraphQLField<unknown, unknown>; node: FieldNode; entity: EntityClass<object>; object: ObjectPlan; filter(args: Record<string, unknown>): string | undefined };
+  | {
+      key: string;
+      kind: 'byId';
+      field: GraphQLField<unknown, unknown>;
+      node: FieldNode;
+      entity: EntityClass<object>;
+      object: ObjectPlan;
+      visible(context: unknown, args: Record<string, unknown>): object;
+    };
 
 /**
  * The renderer for one schema: plans each operation once (kept with its
@@ -275,7 +283,7 @@ class Planner {
     if (field && byId) {
       const type = getNamedType(field.type);
       if (!isObjectType(type)) throw new NotRendered();
-      return { key, kind: 'byId', field, node, entity: byId.entity, object: this.object(node.selectionSet, type, byId.entity), filter: byId.filter };
+      return { key, kind: 'byId', field, node, entity: byId.entity, object: this.object(node.selectionSet, type, byId.entity), visible: byId.visible };
     }
     throw new NotRendered();
   }
@@ -426,9 +434,14 @@ class Binder {
     if (root.kind === 'connection') return { kind: 'connection', connection: this.connection(root.connection) };
     if (root.kind !== 'byId') throw new NotRendered();
     const args = getArgumentValues(root.field, root.node, this.variables);
-    const filter = root.filter(args);
-    if (filter === undefined || typeof args.id !== 'string' || !isUuid(args.id)) throw new NotRendered();
-    return { kind: 'byId', node: this.object(root.object), id: args.id, filter };
+    if (typeof args.id !== 'string' || !isUuid(args.id)) throw new NotRendered();
+    let where: object;
+    try {
+      where = root.visible(this.context, args);
+    } catch {
+      throw new NotRendered();
+    }
+    return { kind: 'byId', node: this.object(root.object), id: args.id, where: where as FilterQuery<object> };
   }
 
   private connection(plan: ConnectionPlan): ConnectionShape {

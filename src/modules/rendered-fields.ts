@@ -1,12 +1,9 @@
 import type { RenderableFields } from '../graphql/rendered-reads';
 import type { RequestContext } from '../request-context';
 import type { TrashFilterArgs } from '../trash/trash-listing';
-import { isDeletedSql, SOFT_DELETE_FILTER } from '../trash/trashable.entity';
+import { isDeletedSql } from '../trash/trashable.entity';
 import { Post } from './post/post.entity';
 import { User } from './user/user.entity';
-
-/** A record read by id is rendered only without `includeDeleted`: a live record is visible to everyone, so no rule applies. */
-const liveOnly = (args: Record<string, unknown>) => (args.includeDeleted ? undefined : SOFT_DELETE_FILTER);
 
 /**
  * The fields whose answer PostgreSQL may write itself (see
@@ -35,8 +32,8 @@ export const renderableFields: RenderableFields<RequestContext> = {
     },
   },
   byId: {
-    user: { entity: User, filter: liveOnly },
-    post: { entity: Post, filter: liveOnly },
+    user: { entity: User, visible: ({ services }, args) => services.users.renderedVisibility(args as { includeDeleted: boolean }) },
+    post: { entity: Post, visible: ({ services }, args) => services.posts.renderedVisibility(args as { includeDeleted: boolean }) },
   },
   computed: {
     isDeleted: { properties: ['deletedAt'], sql: isDeletedSql, json: 'boolean' },

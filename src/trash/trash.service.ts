@@ -1,10 +1,11 @@
-import { LockMode, raw, type FilterQuery } from '@mikro-orm/core';
+import { LockMode, raw, type FilterQuery, type ObjectQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditAction } from '../audit/audit-event.entity';
 import { AuditLog } from '../audit/audit.service';
 import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, RecordsNotFoundError } from '../errors';
 import { columnName, tableName } from '../db/columns';
 import { readByIds } from '../db/compiled/keyset-reads';
+import { filterCondition, metadataOf } from '../db/compiled/read-sql';
 import { rowsToEntities } from '../db/rows';
 import { isUuid, newId } from '../db/ids';
 import type { KeysetOrder } from '../db/keyset';
@@ -98,6 +99,17 @@ export class TrashService<T extends TrashableEntity> {
     // A read: plain rows by a compiled statement, with the softDelete filter's own condition unless trashed rows are asked for.
     const records = await readByIds(this.context.reads, this.policy.entity, uuids, { name: SOFT_DELETE_FILTER, apply: !options.includeDeleted });
     return new Map(records.map((record) => [record.id, this.isVisible(record) ? record : null]));
+  }
+
+  /**
+   * `findById`'s rule as a condition, for a response the database writes
+   * (graphql/rendered-reads.ts): the softDelete filter's own condition, or
+   * with `includeDeleted`, live records and the trashed ones `isVisible` lets through.
+   */
+  renderedVisibility(options: { includeDeleted: boolean }): ObjectQuery<T> {
+    if (!options.includeDeleted) return filterCondition(metadataOf(this.context.reads.em.getMetadata(), this.policy.entity), SOFT_DELETE_FILTER) as ObjectQuery<T>;
+    const ownerId = this.access.trashedOwnerScope();
+    return trashedRowsVisibleTo<T>('all', this.policy.ownerProperty, ownerId) as ObjectQuery<T>;
   }
 
   /** Live records are public; a trashed one only to admins and its owner. */

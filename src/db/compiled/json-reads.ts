@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { EntityClass, EntityMetadata, MetadataStorage } from '@mikro-orm/core';
+import type { EntityClass, EntityMetadata, FilterQuery, MetadataStorage } from '@mikro-orm/core';
 import type { KeysetQuery } from '../keyset';
 import { pageShape, pageSql } from './keyset-reads';
 import type { PreparedRead, ReadExecutor } from './read-executor';
-import { columnOf, conditionShape, conditionSql, filterCondition, literal, metadataOf, Parameters, quote } from './read-sql';
+import { columnOf, conditionShape, conditionSql, literal, metadataOf, Parameters, quote } from './read-sql';
 
 /**
  * Reads whose answer PostgreSQL writes itself, as the JSON text of the
@@ -88,8 +88,8 @@ export interface ConnectionShape {
 /** What the statement answers, one JSON text per root. */
 export type RootShape =
   | { kind: 'connection'; connection: ConnectionShape }
-  /** A record by id, if the entity's filter named `filter` (e.g. `softDelete`) lets it through. */
-  | { kind: 'byId'; node: ObjectShape; id: string; filter: string };
+  /** A record by id, if it meets `where` (who may see it: e.g. live records only, or trashed ones of their owner). */
+  | { kind: 'byId'; node: ObjectShape; id: string; where: FilterQuery<object> };
 
 /** Positional parameters that also keep their values, in the same order. */
 class Bindings extends Parameters {
@@ -209,9 +209,8 @@ class JsonSql {
     const meta = this.meta(root.node.entity);
     const alias = this.alias('e');
     const id = this.bindings.bind(root.id);
-    const filter = filterCondition(meta, root.filter);
-    const where = conditionSql(meta, filter, alias, this.bindings);
-    conditionShape(filter, this.bindings.values);
+    const where = conditionSql(meta, root.where, alias, this.bindings);
+    conditionShape(root.where, this.bindings.values);
     const conditions = [`${alias}.${quote(columnOf(meta, 'id'))} = ${id}::uuid`, where].filter(Boolean).join(' and ');
     return `select ${this.object(root.node, alias)} from ${quote(meta.tableName)} as ${alias} where ${conditions}`;
   }

@@ -1,3 +1,4 @@
+import type { ObjectQuery } from '@mikro-orm/core';
 import type { ChildPageQuery } from '../../db/compiled/keyset-reads';
 import { isUuid } from '../../db/ids';
 import { MAX_PAGE_SIZE } from '../../graphql/connection';
@@ -45,6 +46,11 @@ export class PostService {
    */
   renderedListing(args: TrashFilterArgs): RenderedListing {
     return this.trash.renderedListing(args);
+  }
+
+  /** `findById`'s visibility, for a response the database writes (graphql/rendered-reads.ts). */
+  renderedVisibility(args: { includeDeleted: boolean }): ObjectQuery<Post> {
+    return this.trash.renderedVisibility(args);
   }
 
   /** `User.posts`: batched across every user of the response. */

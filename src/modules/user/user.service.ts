@@ -1,3 +1,4 @@
+import type { ObjectQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import type { GraphQLResolveInfo } from 'graphql';
@@ -67,6 +68,11 @@ export class UserService {
   /** `list`'s listing, for a response the database writes (graphql/rendered-reads.ts). */
   renderedListing(args: TrashFilterArgs): RenderedListing {
     return this.trash.renderedListing(args);
+  }
+
+  /** `findById`'s visibility, for a response the database writes (graphql/rendered-reads.ts). */
+  renderedVisibility(args: { includeDeleted: boolean }): ObjectQuery<User> {
+    return this.trash.renderedVisibility(args);
   }
 
   /** The users page and each user's posts page in one statement; the users are also every listed post's author. */
