@@ -33,6 +33,7 @@ import {
   type NodeShape,
   type ObjectShape,
   type PageInfoFieldShape,
+  type RenderedTotal,
   type RootShape,
 } from '../db/compiled/json-reads';
 import type { ReadExecutor } from '../db/compiled/read-executor';
@@ -62,14 +63,14 @@ import { decodeCursor } from './cursor';
 export interface RenderedListing {
   order: KeysetOrder<never>;
   where: FilterQuery<never>;
-  /** The total as a scalar subquery (a maintained counter) over the parent's id SQL, undefined at the top level; without it, rows are counted. */
-  total?: (parentId: string | undefined) => string;
+  /** The total a maintained counter answers; without it, rows are counted. */
+  total?: RenderedTotal;
 }
 
 /** Several entities listed as one connection of a union, merged in one order (e.g. the trash). */
 export interface RenderedMergedListing {
   order: KeysetOrder<never>;
-  members: Array<{ entity: EntityClass<{ id: string }>; where: FilterQuery<never>; total?: (parentId: string | undefined) => string }>;
+  members: Array<{ entity: EntityClass<{ id: string }>; where: FilterQuery<never>; total?: RenderedTotal }>;
 }
 
 /** The fields that can be rendered, and how their arguments become a listing. Throwing means: not rendered. */

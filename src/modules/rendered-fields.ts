@@ -3,6 +3,7 @@ import type { RequestContext } from '../request-context';
 import type { TrashFilterArgs } from '../trash/trash-listing';
 import { isDeletedSql } from '../trash/trashable.entity';
 import { Post } from './post/post.entity';
+import type { PostListArgs } from './post/post.inputs';
 import { User } from './user/user.entity';
 
 /**
@@ -13,14 +14,7 @@ import { User } from './user/user.entity';
 export const renderableFields: RenderableFields<RequestContext> = {
   connections: {
     users: { entity: User, listing: ({ services }, args) => services.users.renderedListing(args as unknown as TrashFilterArgs) },
-    posts: {
-      entity: Post,
-      listing: ({ services }, args) => {
-        // One author's posts (an id to check, its own counters) stay with the resolver.
-        if (args.authorId != null) throw new Error('posts by author are not rendered');
-        return services.posts.renderedListing(args as unknown as TrashFilterArgs);
-      },
-    },
+    posts: { entity: Post, listing: ({ services }, args) => services.posts.renderedListing(args as unknown as PostListArgs) },
   },
   unions: {
     trash: {

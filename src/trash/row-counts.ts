@@ -1,6 +1,7 @@
 import type { EntityClass } from '@mikro-orm/core';
 import { tableName } from '../db/columns';
 import { compiledStatement, literal } from '../db/compiled/read-sql';
+import type { RenderedTotal } from '../db/compiled/json-reads';
 import type { ReadExecutor } from '../db/compiled/read-executor';
 
 /** Which rows a count covers; the same names as a listing's visibility. */
@@ -54,9 +55,16 @@ export class RowCounts {
     return `select coalesce(${sumOf[rows]}, 0) as count from "row_counts" where "table_name" = ${literal(this.tableOf(entity))} and "parent_id" = ${parentId}`;
   }
 
-  /** `countSql` for a parent id expression, or for the table's own total when there is none. */
-  totalSql(entity: EntityClass<object>, rows: CountedRows, parentId: string | undefined): string {
-    return this.countSql(entity, rows, parentId ?? `${literal(TABLE_TOTAL_ID)}::uuid`);
+  /**
+   * The count for a statement the database renders (graphql/rendered-reads.ts):
+   * of the enclosing record's children when nested, else of the given parent
+   * (one author's posts), else of the whole table.
+   */
+  rendered(entity: EntityClass<object>, rows: CountedRows, parent?: string): RenderedTotal {
+    return {
+      key: `rowCounts:${this.tableOf(entity)}:${rows}:${parent ?? ''}`,
+      sql: (parentId, bind) => this.countSql(entity, rows, parentId ?? (parent === undefined ? `${literal(TABLE_TOTAL_ID)}::uuid` : `${bind(parent)}::uuid`)),
+    };
   }
 
   private tableOf(entity: EntityClass<object>): string {

@@ -85,7 +85,7 @@ export class TrashBinService {
       members: this.listingsOf(ownerId, {}).map((request) => ({
         entity: request.entity,
         where: request.where as FilterQuery<never>,
-        total: request.counted ? (parentId: string | undefined) => counts.totalSql(request.entity, 'trashed', parentId) : undefined,
+        total: request.counted ? counts.rendered(request.entity, 'trashed') : undefined,
       })),
     };
   }

@@ -137,13 +137,12 @@ export class TrashService<T extends TrashableEntity> {
    * (graphql/rendered-reads.ts): its total read from the maintained counters
    * when they answer it, else counted over the same conditions.
    */
-  renderedListing(args: { includeDeleted: boolean; onlyDeleted: boolean }): RenderedListing {
+  renderedListing(args: { includeDeleted: boolean; onlyDeleted: boolean }, byParent?: { property: keyof T & string; id: string }): RenderedListing {
     const { order, where, counted } = this.listing(args);
-    const counts = new RowCounts(this.context.reads);
     return {
       order: order as KeysetOrder<never>,
-      where: where as FilterQuery<never>,
-      total: counted && ((parentId) => counts.totalSql(this.policy.entity, counted, parentId)),
+      where: (byParent ? { $and: [where, { [byParent.property]: byParent.id }] } : where) as FilterQuery<never>,
+      total: counted && new RowCounts(this.context.reads).rendered(this.policy.entity, counted, byParent?.id),
     };
   }
 

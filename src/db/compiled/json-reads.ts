@@ -63,14 +63,22 @@ export type ConnectionFieldShape =
   | { kind: 'totalCount' }
   | { kind: 'constant'; value: string };
 
+/**
+ * A total a maintained counter answers: `sql` is a scalar subquery over the
+ * enclosing record's id expression (children), or undefined at the top level;
+ * `bind` binds a value it needs. `key` tells two equal totals apart, so that
+ * several roots asking for the same one compute it once.
+ */
+export interface RenderedTotal {
+  key: string;
+  sql(parentId: string | undefined, bind: (value: unknown) => string): string;
+}
+
 /** The rows of one entity a connection lists. */
 export interface ConnectionSource {
   query: KeysetQuery<{ id: string }>;
-  /**
-   * The total as a scalar subquery (a maintained counter) over the parent's
-   * id expression, undefined at the top level; without it, `totalCount` counts the rows.
-   */
-  total?: (parentId: string | undefined) => string;
+  /** The maintained total; without it, `totalCount` counts the rows. */
+  total?: RenderedTotal;
 }
 
 /**
@@ -309,12 +317,14 @@ class JsonSql {
   private total(shape: ConnectionShape, source: ConnectionSource, parentId: string | undefined): string {
     const meta = this.meta(source.query.entity);
     const ofParent = (alias: string) => (shape.parentProperty ? [`${alias}.${quote(columnOf(meta, shape.parentProperty))} = ${parentId}`] : []);
-    if (parentId !== undefined) return source.total ? source.total(parentId) : this.count(source.query, meta, ofParent);
+    const bind = (value: unknown) => this.bindings.bind(value);
+    const sql = () => (source.total ? source.total.sql(parentId, bind) : this.count(source.query, meta, ofParent));
+    if (parentId !== undefined) return sql();
     const where = { $and: [source.query.order.where, source.query.where ?? {}] };
-    const key = source.total ? source.total(undefined) : `${meta.className}:${JSON.stringify(where)}`;
+    const key = source.total ? source.total.key : `${meta.className}:${JSON.stringify(where)}`;
     let total = this.totals.get(key);
     if (!total) {
-      total = { name: `t${this.totals.size}`, sql: source.total ? source.total(undefined) : this.count(source.query, meta, ofParent) };
+      total = { name: `t${this.totals.size}`, sql: sql() };
       this.totals.set(key, total);
     }
     return `select "total" from ${total.name}`;

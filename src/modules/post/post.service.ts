@@ -41,11 +41,15 @@ export class PostService {
   }
 
   /**
-   * The listing of `list` without an author, and of `User.posts` under each
-   * author, for a response the database writes (graphql/rendered-reads.ts).
+   * The listing of `list`, and of `User.posts` under each author, for a
+   * response the database writes (graphql/rendered-reads.ts). An author id
+   * that is not a UUID lists nothing, which `list` answers without a statement.
    */
-  renderedListing(args: TrashFilterArgs): RenderedListing {
-    return this.trash.renderedListing(args);
+  renderedListing(args: TrashFilterArgs & { authorId?: string | null }): RenderedListing {
+    if (args.authorId == null) return this.trash.renderedListing(args);
+    // Not rendered (the renderer executes the request instead): `list` answers it, with an empty page.
+    if (!isUuid(args.authorId)) throw new Error('an author id that is not a UUID is left to list()');
+    return this.trash.renderedListing(args, { property: 'author', id: args.authorId });
   }
 
   /** `findById`'s visibility, for a response the database writes (graphql/rendered-reads.ts). */
