@@ -91,6 +91,8 @@ describe('npm run bench (smoke run)', () => {
         databaseUrl: inject('adminDatabaseUrl'),
         databaseName,
         resultsFile,
+        // The option that runs the measured server on another Node release, given this one.
+        serverNode: process.execPath,
         progress: false,
         log: (line) => lines.push(line),
         print: (line) => lines.push(line),
@@ -104,6 +106,7 @@ describe('npm run bench (smoke run)', () => {
     const [result] = saved.runs;
     expect(result.date).toBe(run.date);
     expect(result.machine.cores).toBeGreaterThan(0);
+    expect(result.machine.node).toBe(`${process.version} (server; floor ${process.version})`);
     expect(result.machine.postgres).toMatch(/^\d+/);
     expect(result.dataset).toMatchObject({ users: 2000, trashedUsers: 600, posts: 10_000 });
     expect(result.scenarios.map((scenario) => scenario.key)).toEqual(SCENARIOS);

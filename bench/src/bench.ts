@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +44,8 @@ export interface BenchOptions {
   heapSnapshot: boolean;
   /** V8's sampling heap profiler on the measured server, freed objects included: where it allocates. */
   allocProfile: boolean;
+  /** Another Node binary for the measured server (e.g. to compare releases); the floor keeps the benchmark's. */
+  serverNode?: string;
   progress: boolean;
   /** Progress lines (stderr by default). */
   log: (line: string) => void;
@@ -74,7 +77,7 @@ export function defaultOptions(): BenchOptions {
 
 const USAGE = `usage: npm run bench -- [--scale 1000000] [--trashed 0.3] [--duration 5] [--warmup 1] [--rounds 3]
        [--connections 8] [--purge-users N] [--only s1,s3,s8] [--profile] [--heap-snapshot]
-       [--alloc-profile] [--results bench/results.json]
+       [--alloc-profile] [--server-node /path/to/node] [--results bench/results.json]
        [--database trash_graphql_bench]`;
 
 /** Options given as strings on the command line, checked and converted below. */
@@ -91,6 +94,7 @@ const FLAGS = {
   profile: { type: 'boolean' },
   'heap-snapshot': { type: 'boolean' },
   'alloc-profile': { type: 'boolean' },
+  'server-node': { type: 'string' },
   results: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
@@ -125,6 +129,10 @@ export function parseArgs(argv: readonly string[], base: BenchOptions = defaultO
   if (values['heap-snapshot']) options.heapSnapshot = true;
   if (values['alloc-profile']) options.allocProfile = true;
   if (values.results !== undefined) options.resultsFile = path.resolve(values.results);
+  if (values['server-node'] !== undefined) {
+    if (!existsSync(values['server-node'])) throw new Error(`--server-node: no such file ${values['server-node']}\n${USAGE}`);
+    options.serverNode = path.resolve(values['server-node']);
+  }
   return options;
 }
 
@@ -278,13 +286,15 @@ async function floorPurge(url: string, batchSize: number): Promise<{ removed: nu
   });
 }
 
-function machineInfo(postgres: string, source: string): BenchRun['machine'] {
+function machineInfo(postgres: string, source: string, serverNode?: string): BenchRun['machine'] {
+  // With --server-node, the server's release first, then the benchmark's (which the floor runs on).
+  const node = serverNode ? `${execFileSync(serverNode, ['--version'], { encoding: 'utf8' }).trim()} (server; floor ${process.version})` : process.version;
   return {
     cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.cpus().length,
     memoryGb: round(os.totalmem() / 1024 ** 3, 1),
     os: `${os.type()} ${os.release()}`,
-    node: process.version,
+    node,
     postgres,
     postgresSource: source,
   };
@@ -408,6 +418,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
         ...(options.allocProfile ? ['--require', path.join(benchDistDir, 'allocation-sampler.js')] : []),
       ],
       env: options.allocProfile ? { BENCH_ALLOCATION_PROFILE: allocationFile } : undefined,
+      node: options.serverNode,
     });
     children.push(server);
 
@@ -553,7 +564,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     });
     const run: BenchRun = {
       date: new Date().toISOString(),
-      machine: machineInfo(bench.version, bench.embedded ? 'embedded (durable: false)' : 'DATABASE_URL'),
+      machine: machineInfo(bench.version, bench.embedded ? 'embedded (durable: false)' : 'DATABASE_URL', options.serverNode),
       options: {
         scale: options.scale,
         trashed: options.trashed,

@@ -71,6 +71,8 @@ export interface AppServerOptions {
   logLevel: 'silent' | 'trace';
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** The Node binary to run it on; the benchmark's own by default. */
+  node?: string;
   /** More environment variables, e.g. DATABASE_REPLICA_URLS. */
   env?: NodeJS.ProcessEnv;
 }
@@ -95,7 +97,7 @@ export async function startAppServer(options: AppServerOptions): Promise<ChildSe
     PURGE_INTERVAL_SECONDS: '86400',
     ...options.env,
   };
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(distDir, 'main.js')], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.node ?? process.execPath, [...(options.nodeArgs ?? []), path.join(distDir, 'main.js')], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = track(child);
   const url = `http://127.0.0.1:${port}/graphql`;
   const describe = () => `the server (node dist/main.js): ${out.output().slice(-2000)}`;
