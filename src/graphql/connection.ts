@@ -4,6 +4,14 @@ import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 
 export const MAX_PAGE_SIZE = 100;
 
+/**
+ * Whether `first` is a page size PageArgs' validation accepts: for paths that
+ * read arguments themselves and leave invalid ones to the resolver to refuse.
+ */
+export function isPageSize(first: unknown): first is number {
+  return typeof first === 'number' && Number.isInteger(first) && first >= 1 && first <= MAX_PAGE_SIZE;
+}
+
 @ArgsType()
 export class PageArgs {
   @Field(() => Int, { defaultValue: 20, description: `Page size, 1 to ${MAX_PAGE_SIZE}.` })

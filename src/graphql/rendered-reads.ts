@@ -40,8 +40,8 @@ import type { ReadExecutor } from '../db/compiled/read-executor';
 import { isDatabaseUnavailable } from '../db/database-errors';
 import { isUuid } from '../db/ids';
 import type { KeysetOrder } from '../db/keyset';
-import { MAX_PAGE_SIZE } from './connection';
-import { decodeCursor } from './cursor';
+import { isPageSize } from './connection';
+import { decodeAfter } from './keyset-page';
 
 /**
  * Rendered reads: a query made only of entity listings, records by id and
@@ -166,7 +166,6 @@ type RootPlan =
       kind: 'byId';
       field: GraphQLField<unknown, unknown>;
       node: FieldNode;
-      entity: EntityClass<object>;
       object: ObjectPlan;
       visible(context: unknown, args: Record<string, unknown>): object;
     };
@@ -214,7 +213,7 @@ export function renderedReads<Context>(schema: GraphQLSchema, metadata: Metadata
       texts = await readJson(fields.reads(context), roots);
     } catch (error) {
       // Unreachable or timed out: reported at once, as the resolvers would, not tried a second time.
-      if (isDatabaseUnavailable(error)) return failed(plan, error);
+      if (isDatabaseUnavailable(error)) return unavailableResult(plan, error);
       // Any other failure is this statement's own: the executor answers instead.
       fields.failed(context, error);
       return undefined;
@@ -228,7 +227,7 @@ export function renderedReads<Context>(schema: GraphQLSchema, metadata: Metadata
 }
 
 /** The result graphql-js gives when every database-backed root field fails with `error`: a non-null one nulls the data. */
-function failed(plan: RootPlan[], error: unknown): ExecutionResult {
+function unavailableResult(plan: RootPlan[], error: unknown): ExecutionResult {
   const errors: GraphQLError[] = [];
   const data: Record<string, unknown> = {};
   let nullData = false;
@@ -284,7 +283,7 @@ class Planner {
     if (field && byId) {
       const type = getNamedType(field.type);
       if (!isObjectType(type)) throw new NotRendered();
-      return { key, kind: 'byId', field, node, entity: byId.entity, object: this.object(node.selectionSet, type, byId.entity), visible: byId.visible };
+      return { key, kind: 'byId', field, node, object: this.object(node.selectionSet, type, byId.entity), visible: byId.visible };
     }
     throw new NotRendered();
   }
@@ -448,12 +447,12 @@ class Binder {
   private connection(plan: ConnectionPlan): ConnectionShape {
     const args = getArgumentValues(plan.field, plan.node, this.variables);
     const first = args.first;
-    if (typeof first !== 'number' || !Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw new NotRendered();
+    if (!isPageSize(first)) throw new NotRendered();
     let listing: RenderedMergedListing;
     let after;
     try {
       listing = plan.listing(this.context, args);
-      after = args.after != null ? decodeCursor(String(args.after), listing.order) : null;
+      after = decodeAfter({ after: args.after as string | null | undefined, order: listing.order });
     } catch {
       throw new NotRendered();
     }

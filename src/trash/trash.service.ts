@@ -34,6 +34,12 @@ import { clashError, transactionalJudgedByUniqueIndexes } from './unique-violati
 
 const DAY_MS = 86_400_000;
 
+/** A listing narrowed to one parent's records: the many-to-one property naming it, and its id. */
+export interface ParentRestriction<T> {
+  property: keyof T & string;
+  id: string;
+}
+
 /** What restoring a record would bring back, and what stands in the way. */
 export interface RestorePlan {
   items: TrashableEntity[];
@@ -119,15 +125,18 @@ export class TrashService<T extends TrashableEntity> {
 
   /**
    * The order and conditions of a listing with these arguments, as the
-   * principal may see it. `counted` is set when the listing shows every row of
-   * its visibility, so the maintained row counts answer its `totalCount`.
+   * principal may see it, of one parent's records only when `byParent` names
+   * it (one author's posts). `counted` is set when the listing shows every row
+   * of its visibility, so the maintained row counts (the parent's, with
+   * `byParent`) answer its `totalCount`.
    */
-  listing(args: { includeDeleted: boolean; onlyDeleted: boolean }): Listing<T> {
+  listing(args: { includeDeleted: boolean; onlyDeleted: boolean }, byParent?: ParentRestriction<T>): Listing<T> {
     const visibility = visibilityOf(args);
     const ownerId = visibility === 'live' ? null : this.access.trashedOwnerScope();
+    const visible = trashedRowsVisibleTo<T>(visibility, this.policy.ownerProperty, ownerId);
     return {
       order: trashOrder<T>(visibility),
-      where: trashedRowsVisibleTo<T>(visibility, this.policy.ownerProperty, ownerId),
+      where: byParent ? ({ $and: [visible, { [byParent.property]: byParent.id }] } as FilterQuery<T>) : visible,
       counted: ownerId === null ? visibility : undefined,
     };
   }
@@ -137,11 +146,11 @@ export class TrashService<T extends TrashableEntity> {
    * (graphql/rendered-reads.ts): its total read from the maintained counters
    * when they answer it, else counted over the same conditions.
    */
-  renderedListing(args: { includeDeleted: boolean; onlyDeleted: boolean }, byParent?: { property: keyof T & string; id: string }): RenderedListing {
-    const { order, where, counted } = this.listing(args);
+  renderedListing(args: { includeDeleted: boolean; onlyDeleted: boolean }, byParent?: ParentRestriction<T>): RenderedListing {
+    const { order, where, counted } = this.listing(args, byParent);
     return {
       order: order as KeysetOrder<never>,
-      where: (byParent ? { $and: [where, { [byParent.property]: byParent.id }] } : where) as FilterQuery<never>,
+      where: where as FilterQuery<never>,
       total: counted && new RowCounts(this.context.reads).rendered(this.policy.entity, counted, byParent?.id),
     };
   }

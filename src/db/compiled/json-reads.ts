@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { EntityClass, EntityMetadata, FilterQuery, MetadataStorage } from '@mikro-orm/core';
 import type { KeysetQuery } from '../keyset';
-import { pageShape, pageSql } from './keyset-reads';
+import { countSql, pageShape, pageSql, whereOf } from './keyset-reads';
 import type { PreparedRead, ReadExecutor } from './read-executor';
-import { columnOf, conditionShape, conditionSql, literal, metadataOf, Parameters, quote } from './read-sql';
+import { columnOf, conditionShape, conditionSql, literal, metadataOf, Parameters, quote, statementName } from './read-sql';
 
 /**
  * Reads whose answer PostgreSQL writes itself, as the JSON text of the
@@ -139,7 +138,7 @@ function renderedStatement(text: string): PreparedRead {
   const known = prepared.get(text);
   if (known) return known;
   if (prepared.size >= MAX_PREPARED_RENDERED_STATEMENTS) return { text };
-  const statement = { name: `rendered_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`, text };
+  const statement = { name: statementName(text, 'rendered'), text };
   prepared.set(text, statement);
   return statement;
 }
@@ -320,8 +319,7 @@ class JsonSql {
     const bind = (value: unknown) => this.bindings.bind(value);
     const sql = () => (source.total ? source.total.sql(parentId, bind) : this.count(source.query, meta, ofParent));
     if (parentId !== undefined) return sql();
-    const where = { $and: [source.query.order.where, source.query.where ?? {}] };
-    const key = source.total ? source.total.key : `${meta.className}:${JSON.stringify(where)}`;
+    const key = source.total ? source.total.key : `${meta.className}:${JSON.stringify(whereOf(source.query))}`;
     let total = this.totals.get(key);
     if (!total) {
       total = { name: `t${this.totals.size}`, sql: sql() };
@@ -333,11 +331,10 @@ class JsonSql {
   /** `count(*)` over the same rows as the listing, for totals no counter keeps. */
   private count(query: KeysetQuery<{ id: string }>, meta: EntityMetadata, ofParent: (alias: string) => string[]): string {
     const alias = this.alias('e');
-    const where = { $and: [query.order.where, query.where ?? {}] };
-    const condition = conditionSql(meta, where as never, alias, this.bindings);
-    conditionShape(where as never, this.bindings.values);
-    const conditions = [condition, ...ofParent(alias)].filter(Boolean);
-    return `select count(*) from ${quote(meta.tableName)} as ${alias}${conditions.length > 0 ? ` where ${conditions.join(' and ')}` : ''}`;
+    // Bound in countSql's order, with nothing in between.
+    const sql = countSql(meta, alias, query, this.bindings, ofParent(alias));
+    conditionShape(whereOf(query), this.bindings.values);
+    return sql;
   }
 
   /** The cursor `encodeCursor` writes: base64url of `["<order>","<ISO sort value>","<id>"]`. */

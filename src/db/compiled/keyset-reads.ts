@@ -22,8 +22,15 @@ import {
  * read-executor.ts). `test/compiled-reads.test.ts` holds them to the ORM path.
  */
 
-function whereOf<T>(query: { order: { where: FilterQuery<T> }; where?: FilterQuery<T> }): FilterQuery<object> {
+/** A listing's conditions: its order's and its own. */
+export function whereOf<T>(query: { order: { where: FilterQuery<T> }; where?: FilterQuery<T> }): FilterQuery<object> {
   return { $and: [query.order.where, query.where ?? {}] } as FilterQuery<object>;
+}
+
+/** `select count(*) from <table> as <alias> [where <condition> and <extra>]` (a column named `count`): what the listing holds over all pages. */
+export function countSql(meta: EntityMetadata, alias: string, query: Omit<KeysetQuery<{ id: string }>, 'first' | 'after'>, params: Parameters, extra: string[] = []): string {
+  const conditions = [conditionSql(meta, whereOf(query), alias, params), ...extra].filter((condition) => condition !== '');
+  return `select count(*) from ${quote(meta.tableName)} as ${alias}${conditions.length > 0 ? ` where ${conditions.join(' and ')}` : ''}`;
 }
 
 /** `where <condition> [and (sort, id) < (cursor)] order by sort desc, id desc limit n`, for alias `alias`. */
@@ -67,10 +74,9 @@ export async function readKeysetRows<T extends { id: string }>(reads: ReadExecut
 export async function readKeysetCount<T extends { id: string }>(reads: ReadExecutor, query: Omit<KeysetQuery<T>, 'first' | 'after'>): Promise<number> {
   const meta = metadataOf(reads.em.getMetadata(), query.entity);
   const shape = conditionShape(whereOf(query));
-  const statement = compiledStatement(`count:${query.entity.name}:${shape.key}`, () => {
-    const condition = conditionSql(meta, whereOf(query), 'e', new Parameters());
-    return `select count(*) as "count" from ${quote(meta.tableName)} as e${condition ? ` where ${condition}` : ''}`;
-  });
+  const statement = compiledStatement(`count:${query.entity.name}:${shape.key}`, () =>
+    countSql(meta, 'e', query as unknown as KeysetQuery<{ id: string }>, new Parameters()),
+  );
   return reads.once(statement, shape.values, async () => {
     const [row] = await reads.rows<{ count: string }>(statement, shape.values);
     return Number(row.count);

@@ -204,12 +204,17 @@ export function metadataOf(metadata: MetadataStorage, entity: EntityClass<object
 
 const statements = new Map<string, PreparedRead>();
 
+/** A prepared statement's name, derived from its text: equal texts share one, on every connection. */
+export function statementName(text: string, prefix = 'read'): string {
+  return `${prefix}_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+}
+
 /** The statement of a shape, built on first use; its name is derived from its text, so equal texts share one. */
 export function compiledStatement(key: string, build: () => string): PreparedRead {
   let statement = statements.get(key);
   if (!statement) {
     const text = build();
-    statement = { name: `read_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, text };
+    statement = { name: statementName(text), text };
     statements.set(key, statement);
   }
   return statement;

@@ -1,7 +1,7 @@
 import type { ObjectQuery } from '@mikro-orm/core';
 import type { ChildPageQuery } from '../../db/compiled/keyset-reads';
 import { isUuid } from '../../db/ids';
-import { MAX_PAGE_SIZE } from '../../graphql/connection';
+import { isPageSize } from '../../graphql/connection';
 import { decodeAfter, listKeysetPage, toPage } from '../../graphql/keyset-page';
 import type { NestedConnectionSelection } from '../../graphql/selection';
 import type { RenderedListing } from '../../graphql/rendered-reads';
@@ -9,7 +9,7 @@ import { ChildConnectionLoader, type Listing } from '../../trash/child-connectio
 import type { ServiceContext } from '../../service-context';
 import { RowCounts } from '../../trash/row-counts';
 import type { TrashFilterArgs } from '../../trash/trash-listing';
-import { TrashService, type BulkTrashResult } from '../../trash/trash.service';
+import { TrashService, type BulkTrashResult, type ParentRestriction } from '../../trash/trash.service';
 import { postTrashPolicy } from '../trash-policies';
 import { PostConnection } from './post.connection';
 import { Post } from './post.entity';
@@ -30,9 +30,8 @@ export class PostService {
   }
 
   async list(args: PostListArgs): Promise<PostConnection> {
-    const listing = this.trash.listing(args);
-    const byAuthor = args.authorId != null ? { author: args.authorId } : {};
-    const request = { entity: Post, order: listing.order, where: { $and: [listing.where, byAuthor] }, first: args.first, after: args.after };
+    const listing = this.trash.listing(args, byAuthor(args.authorId));
+    const request = { entity: Post, order: listing.order, where: listing.where, first: args.first, after: args.after };
     const { page, countTotal } = await listKeysetPage(this.context.reads, request, args.authorId);
     const counted = listing.counted;
     // An author id that is not a UUID lists nothing, and listKeysetPage already answers 0 for it.
@@ -49,7 +48,7 @@ export class PostService {
     if (args.authorId == null) return this.trash.renderedListing(args);
     // Not rendered (the renderer executes the request instead): `list` answers it, with an empty page.
     if (!isUuid(args.authorId)) throw new Error('an author id that is not a UUID is left to list()');
-    return this.trash.renderedListing(args, { property: 'author', id: args.authorId });
+    return this.trash.renderedListing(args, byAuthor(args.authorId));
   }
 
   /** `findById`'s visibility, for a response the database writes (graphql/rendered-reads.ts). */
@@ -73,7 +72,7 @@ export class PostService {
    */
   postsOfAuthors(selection: NestedConnectionSelection): PostsOfAuthors | undefined {
     const args = selection.args as unknown as TrashFilterArgs;
-    if (!Number.isInteger(args.first) || args.first < 1 || args.first > MAX_PAGE_SIZE) return undefined;
+    if (!isPageSize(args.first)) return undefined;
     let listing: Listing<Post>;
     let after;
     try {
@@ -128,6 +127,11 @@ export class PostService {
   purge(id: string): Promise<number> {
     return this.trash.purge(id);
   }
+}
+
+/** One author's posts, or every post when no author is given. */
+function byAuthor(authorId: string | null | undefined): ParentRestriction<Post> | undefined {
+  return authorId != null ? { property: 'author', id: authorId } : undefined;
 }
 
 /** See `PostService.postsOfAuthors`. */
