@@ -1,5 +1,7 @@
+import { ReferenceKind, type EntityMetadata } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { isUuid } from '../db/ids';
+import { columnTypeOf, quote, type NamedParameters } from '../db/compiled/read-sql';
+import { isUuid, newId } from '../db/ids';
 import type { KeysetOrder } from '../db/keyset';
 import { rowsToEntities } from '../db/rows';
 import { listKeysetPage, type PageWithTotal } from '../graphql/keyset-page';
@@ -20,14 +22,39 @@ export interface AuditEntry {
 // Served by audit_events_order_idx and, with an entity id, audit_events_entity_order_idx.
 const newestFirst: KeysetOrder<AuditEvent> = { name: 'audit', sortProperty: 'at', where: {} };
 
+/**
+ * An INSERT of one audit event, every column bound by name (`audit.<property>`,
+ * as `AuditLog.values` gives them) except `affected`, given as SQL.
+ */
+export function auditInsertSql(meta: EntityMetadata, params: NamedParameters, affected: string): string {
+  const columns = meta.props.filter((prop) => prop.fieldNames?.length === 1 && prop.kind === ReferenceKind.SCALAR);
+  const values = columns.map((prop) => (prop.name === 'affected' ? affected : params.take(`audit.${prop.name}`, columnTypeOf(meta, prop.name))));
+  return `insert into ${quote(meta.tableName)} (${columns.map((prop) => quote(prop.fieldNames[0])).join(', ')}) values (${values.join(', ')})`;
+}
+
 /** Writes audit events inside the caller's transaction, and lists them. */
 export class AuditLog {
   constructor(private readonly context: ServiceContext) {}
 
   /** Queues the event on `em`: it is written by the same flush, or transaction, as the change it describes. */
   record(em: EntityManager, entry: AuditEntry): AuditEvent {
+    const event = em.create(AuditEvent, this.eventOf(entry));
+    em.persist(event);
+    return event;
+  }
+
+  /**
+   * The event's columns as named values, for a compiled statement that writes
+   * it together with its change (`auditInsertSql`); `affected` is the statement's to count.
+   */
+  values(entry: Omit<AuditEntry, 'affected'>): Record<string, unknown> {
+    const event = { id: newId(), ...this.eventOf({ ...entry, affected: 0 }) };
+    return Object.fromEntries(Object.entries(event).map(([property, value]) => [`audit.${property}`, property === 'renames' && value ? JSON.stringify(value) : value]));
+  }
+
+  private eventOf(entry: AuditEntry) {
     const { renames, ...rest } = entry;
-    const event = em.create(AuditEvent, {
+    return {
       ...rest,
       renames: renames?.length
         ? renames.map((rename) => ({ entityType: rename.item.constructor.name, entityId: rename.item.id, field: rename.field, from: rename.from, to: rename.to }))
@@ -36,9 +63,7 @@ export class AuditLog {
       reason: entry.reason ?? null,
       actorId: this.context.access.actorId,
       at: this.context.clock(),
-    });
-    em.persist(event);
-    return event;
+    };
   }
 
   /**

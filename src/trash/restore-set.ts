@@ -1,6 +1,8 @@
 import { raw, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { columnName, tableName } from '../db/columns';
+import { statementName } from '../db/compiled/read-sql';
+import { transactionRows } from '../db/compiled/transaction-statements';
 import { rowsToEntities } from '../db/rows';
 import type { AnyTrashPolicy, LiveUniqueKey } from './trash-policy';
 import { withoutSoftDelete, type TrashableEntity } from './trashable.entity';
@@ -72,8 +74,15 @@ function tableOf(em: EntityManager, policy: AnyTrashPolicy): string {
   return tableName(em, policy.entity);
 }
 
+/**
+ * Inside a change's transaction, a prepared statement on its connection (the
+ * texts here are a handful per entity); a preview outside one reads through the ORM's connection.
+ */
 function run<R>(em: EntityManager, sql: string, params: unknown[]): Promise<R[]> {
-  return em.getConnection().execute(sql, params, 'all', em.getTransactionContext());
+  if (!em.getTransactionContext()) return em.getConnection().execute(sql, params, 'all');
+  let position = 0;
+  const text = sql.replace(/\?/g, () => `$${++position}`);
+  return transactionRows<R>(em, { name: statementName(text, 'write'), text }, params);
 }
 
 /**

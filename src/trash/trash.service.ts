@@ -30,6 +30,7 @@ import {
 } from './restore-set';
 import type { CascadeRelation, RequiredParent, TrashPolicy } from './trash-policy';
 import { SOFT_DELETE_FILTER, withoutSoftDelete, type TrashableEntity } from './trashable.entity';
+import { changeTrashColumns, lockForChange } from './trash-statements';
 import { clashError, transactionalJudgedByUniqueIndexes } from './unique-violation';
 
 const DAY_MS = 86_400_000;
@@ -200,7 +201,7 @@ export class TrashService<T extends TrashableEntity> {
       this.audit.record(em, { action: AuditAction.UPDATE, entityType: this.policy.typeName, entityId: id, affected: 1 });
       await em.flush();
       return record;
-    });
+    }, { tracked: true });
   }
 
   /**
@@ -216,17 +217,20 @@ export class TrashService<T extends TrashableEntity> {
       if (record.deletedAt) return record;
       const now = this.context.clock();
       const trashColumns = this.trashColumns(now, reason);
-      const cascaded = await this.updateChildren(em, (child) => ({ [child.parentProperty]: id, deletedAt: null }), trashColumns, now);
-      Object.assign(record, trashColumns);
-      this.audit.record(em, {
-        action: AuditAction.DELETE,
-        entityType: this.policy.typeName,
-        entityId: id,
-        deletionId: trashColumns.deletionId,
-        reason: trashColumns.deleteReason,
-        affected: 1 + cascaded,
+      const cascaded = await changeTrashColumns(em, this.policy, {
+        id,
+        columns: trashColumns,
+        children: { live: true },
+        now,
+        audit: this.audit.values({
+          action: AuditAction.DELETE,
+          entityType: this.policy.typeName,
+          entityId: id,
+          deletionId: trashColumns.deletionId,
+          reason: trashColumns.deleteReason,
+        }),
       });
-      await em.flush();
+      Object.assign(record, trashColumns, { updatedAt: now, version: record.version + 1 });
       change = this.change('DELETE', record, trashColumns.deletionId, 1 + cascaded);
       return record;
     });
@@ -307,22 +311,20 @@ export class TrashService<T extends TrashableEntity> {
         }
         const deletionId = record.deletionId;
         const now = this.context.clock();
-        const cascaded = await this.updateChildren(
-          em,
-          (child) => ({ deletionId, [child.parentProperty]: id, deletedAt: { $ne: null } }),
-          liveColumns,
+        const cascaded = await changeTrashColumns(em, this.policy, {
+          id,
+          columns: liveColumns,
+          children: { trashedBy: deletionId! },
           now,
-        );
-        Object.assign(record, liveColumns);
-        this.audit.record(em, {
-          action: AuditAction.RESTORE,
-          entityType: this.policy.typeName,
-          entityId: id,
-          deletionId,
-          affected: 1 + cascaded,
-          renames: obstacles.renames,
+          audit: this.audit.values({
+            action: AuditAction.RESTORE,
+            entityType: this.policy.typeName,
+            entityId: id,
+            deletionId,
+            renames: obstacles.renames,
+          }),
         });
-        await em.flush();
+        Object.assign(record, liveColumns, { updatedAt: now, version: record.version + 1 });
         change = this.change('RESTORE', record, deletionId, 1 + cascaded);
         return record;
       },
@@ -476,23 +478,6 @@ export class TrashService<T extends TrashableEntity> {
     return purged.removed;
   }
 
-  /**
-   * Sets the trash columns of the children `where` selects, one UPDATE per
-   * child table whatever their number, as a change (version +1); returns the rows touched.
-   */
-  private async updateChildren(
-    em: EntityManager,
-    where: (child: CascadeRelation) => FilterQuery<TrashableEntity>,
-    columns: Partial<TrashableEntity>,
-    now: Date,
-  ): Promise<number> {
-    let touched = 0;
-    for (const child of this.policy.cascadesTo()) {
-      touched += await em.nativeUpdate(child.policy.entity, where(child), { ...columns, updatedAt: now, version: raw('version + 1') }, withoutSoftDelete);
-    }
-    return touched;
-  }
-
   private change(action: TrashChange['action'], record: T, deletionId: string | null, affected: number): TrashChange {
     const ownerIds = [this.policy.ownerOf(record)];
     return { action, entityType: this.policy.typeName, ids: [record.id], ownerIds, deletionId, affected, actorId: this.access.actorId };
@@ -513,21 +498,25 @@ export class TrashService<T extends TrashableEntity> {
   /**
    * Runs `change` in a transaction on the row locked against concurrent
    * changes, live or trashed. Concurrent changes of one record are serialised
-   * here, so each sees the state the previous one left.
+   * here, so each sees the state the previous one left. The record is a plain
+   * instance, written by compiled statements, unless `tracked` asks for one the
+   * unit of work manages (an update, whose flush writes what changed).
    */
   private changeLocked<R>(
     id: string,
     change: (record: T, em: EntityManager) => Promise<R>,
-    options: { lockParents?: boolean; retryUniqueViolations?: boolean } = {},
+    options: { lockParents?: boolean; retryUniqueViolations?: boolean; tracked?: boolean } = {},
   ): Promise<R> {
     if (!isUuid(id)) return Promise.reject(this.notFound(id));
     return this.inTransaction(async (em) => {
       if (options.lockParents) await this.lockParentsOf(em, id);
-      const record = await em.findOne(this.policy.entity, this.visibleWithId(id), {
-        ...withoutSoftDelete,
-        lockMode: LockMode.PESSIMISTIC_WRITE,
-        refresh: true,
-      });
+      const record = options.tracked
+        ? await em.findOne(this.policy.entity, { $and: [{ id }, this.visibleToChange()] } as FilterQuery<T>, {
+            ...withoutSoftDelete,
+            lockMode: LockMode.PESSIMISTIC_WRITE,
+            refresh: true,
+          })
+        : await lockForChange(em, this.policy.entity, id, this.visibleToChange());
       if (!record) throw this.notFound(id);
       return change(record, em);
     }, options.retryUniqueViolations);
@@ -541,7 +530,7 @@ export class TrashService<T extends TrashableEntity> {
     const [row] = await em
       .createQueryBuilder(this.policy.entity, 'e')
       .select(columns)
-      .where(this.visibleWithId(id))
+      .where({ $and: [{ id }, this.visibleToChange()] } as FilterQuery<T>)
       .execute<Record<string, string>[]>('all', false);
     if (!row) return;
     for (const [index, parent] of parents.entries()) {
@@ -550,13 +539,12 @@ export class TrashService<T extends TrashableEntity> {
   }
 
   /**
-   * The record with this id if the principal may see it: another member's
+   * The records the principal may change if it owns them: another member's
    * trashed record is not even read, so that it runs exactly the statements
    * of a missing id and the trash cannot be probed by timing.
    */
-  private visibleWithId(id: string): FilterQuery<T> {
-    const visible = trashedRowsVisibleTo<T>('all', this.policy.ownerProperty, this.access.trashedOwnerScope());
-    return { $and: [{ id }, visible] } as FilterQuery<T>;
+  private visibleToChange(): FilterQuery<T> {
+    return trashedRowsVisibleTo<T>('all', this.policy.ownerProperty, this.access.trashedOwnerScope());
   }
 
   private lockParent(em: EntityManager, parent: RequiredParent, parentId: string): Promise<TrashableEntity | null> {

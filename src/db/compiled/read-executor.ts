@@ -1,6 +1,7 @@
 import { Configuration } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ClientBase } from 'pg';
+import { rememberFailedStatement } from '../database-errors';
 import { withPgClient } from '../read-routing';
 
 /**
@@ -56,22 +57,25 @@ export class ReadExecutor {
   }
 
   async rows<R>(statement: PreparedRead, values: unknown[]): Promise<R[]> {
-    this.observe(statement, values);
+    observeStatement(this.em, statement.text, values);
     const started = Date.now();
-    const result = await this.clients((client) => client.query({ name: statement.name, text: statement.text, values }));
+    const result = await this.clients((client) => client.query({ name: statement.name, text: statement.text, values })).catch((error: unknown) => {
+      rememberFailedStatement(error, statement.text);
+      throw error;
+    });
     logStatement(this.em, statement.text, values, Date.now() - started, result.rowCount ?? 0);
     return result.rows as R[];
   }
+}
 
-  /**
-   * An `onQuery` hook configured on the ORM sees compiled reads too, in its
-   * own placeholder style (every statement binds $1, $2, ... in text order).
-   * It observes only: a compiled statement's text is fixed.
-   */
-  private observe(statement: PreparedRead, values: unknown[]): void {
-    const onQuery = this.em.config.get('onQuery');
-    if (onQuery !== Configuration.DEFAULTS.onQuery) onQuery(statement.text.replace(/\$\d+/g, '?'), values);
-  }
+/**
+ * An `onQuery` hook configured on the ORM sees compiled statements too, in its
+ * own placeholder style (every statement binds $1, $2, ... in text order).
+ * It observes only: a compiled statement's text is fixed.
+ */
+export function observeStatement(em: EntityManager, text: string, values: unknown[]): void {
+  const onQuery = em.config.get('onQuery');
+  if (onQuery !== Configuration.DEFAULTS.onQuery) onQuery(text.replace(/\$\d+/g, '?'), values);
 }
 
 /**

@@ -70,6 +70,25 @@ export class Parameters {
   }
 }
 
+/**
+ * Binding positions by name, for statements whose values come as a record:
+ * a name used twice is bound once, and `names` gives the values' order.
+ */
+export class NamedParameters {
+  readonly names: string[] = [];
+
+  /** The placeholder of `name`, cast to the column type it is compared with or written to. */
+  take(name: string, type: string): string {
+    let index = this.names.indexOf(name);
+    if (index < 0) index = this.names.push(name) - 1;
+    return `$${index + 1}::${type}`;
+  }
+
+  valuesOf(record: Record<string, unknown>): unknown[] {
+    return this.names.map((name) => record[name]);
+  }
+}
+
 /** SQL of a condition, in the same order as `conditionShape` collects its values; '' for no condition. */
 export function conditionSql(meta: EntityMetadata, where: FilterQuery<object>, alias: string, params: Parameters): string {
   const parts: string[] = [];
@@ -210,11 +229,11 @@ export function statementName(text: string, prefix = 'read'): string {
 }
 
 /** The statement of a shape, built on first use; its name is derived from its text, so equal texts share one. */
-export function compiledStatement(key: string, build: () => string): PreparedRead {
+export function compiledStatement(key: string, build: () => string, prefix?: string): PreparedRead {
   let statement = statements.get(key);
   if (!statement) {
     const text = build();
-    statement = { name: statementName(text), text };
+    statement = { name: statementName(text, prefix), text };
     statements.set(key, statement);
   }
   return statement;
