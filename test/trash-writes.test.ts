@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config';
+import { ADMIN_ID, memberAuthorization, TEST_JWT_SECRET } from './helpers/auth';
+import { createPost, deletePost } from './helpers/posts';
+import { createUser } from './helpers/users';
+import { onlyError, startTestServer, type TestServer } from './helpers/test-server';
+
+/**
+ * A record's move to the trash and back is written by compiled statements
+ * (trash/trash-statements.ts), not by the unit of work: what they store is
+ * checked here column by column, as the database holds it.
+ */
+const RETENTION_DAYS = 30;
+const REFUSED_REASON = 'refused by a check';
+
+let server: TestServer;
+beforeAll(async () => {
+  const defaults = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET });
+  server = await startTestServer({ config: { trash: { ...defaults.trash, retentionDays: RETENTION_DAYS } } });
+  await server.sql.query(`alter table audit_events add constraint audit_refused check (reason is distinct from '${REFUSED_REASON}')`);
+});
+afterAll(() => server?.stop());
+
+const TRASH_COLUMNS = 'deleted_at, deleted_by, delete_reason, deletion_id, purge_at, updated_at, version';
+
+async function rowsOf(table: 'users' | 'posts', ids: string[]): Promise<Map<string, Record<string, any>>> {
+  const result = await server.sql.query(`select id, ${TRASH_COLUMNS} from ${table} where id = any($1::uuid[])`, [ids]);
+  return new Map(result.rows.map((row) => [row.id, row]));
+}
+
+async function auditOf(entityId: string): Promise<Array<Record<string, any>>> {
+  const result = await server.sql.query(
+    `select action, entity_type, entity_id, deletion_id, actor_id, reason, affected, at, renames from audit_events where entity_id = $1 order by at, id`,
+    [entityId],
+  );
+  return result.rows;
+}
+
+describe('a move to the trash and back, as stored', () => {
+  it('deleteUser sets the trash columns of the user and of its live posts as a change, and writes one audit event counting them', async () => {
+    const user = await createUser(server);
+    const [first, second, own] = [await createPost(server, user.id), await createPost(server, user.id), await createPost(server, user.id)];
+    await deletePost(server, own.id, 'trashed on its own');
+    const before = await rowsOf('posts', [first.id, second.id, own.id]);
+    const member = await memberAuthorization(user.id);
+
+    const response = await server.gqlAs(member, `mutation($id: ID!) { deleteUser(id: $id, reason: "moving on") { id deletedAt version } }`, { id: user.id });
+    expect(response.errors).toBeUndefined();
+    const deleted = response.data.deleteUser;
+    expect(deleted.version).toBe(user.version + 1);
+
+    const [row] = (await rowsOf('users', [user.id])).values();
+    expect(row.deleted_at.toISOString()).toBe(deleted.deletedAt);
+    expect(row).toMatchObject({ deleted_by: user.id, delete_reason: 'moving on', version: user.version + 1 });
+    expect(row.updated_at.getTime()).toBe(row.deleted_at.getTime());
+    expect(row.purge_at.getTime() - row.deleted_at.getTime()).toBe(RETENTION_DAYS * 86_400_000);
+    expect(row.deletion_id).toMatch(/^[0-9a-f-]{36}$/);
+
+    const posts = await rowsOf('posts', [first.id, second.id, own.id]);
+    for (const id of [first.id, second.id]) {
+      expect(posts.get(id)).toEqual({ ...row, id, version: before.get(id)!.version + 1 });
+    }
+    // Trashed before, by a deletion of its own: left exactly as it was.
+    expect(posts.get(own.id)).toEqual(before.get(own.id));
+
+    const events = await auditOf(user.id);
+    expect(events.map((event) => event.action)).toEqual(['CREATE', 'DELETE']);
+    const event = events[1];
+    expect(event).toMatchObject({
+      action: 'DELETE',
+      entity_type: 'User',
+      deletion_id: row.deletion_id,
+      actor_id: user.id,
+      reason: 'moving on',
+      affected: 3,
+      renames: null,
+    });
+    expect(event.at).toBeInstanceOf(Date);
+  });
+
+  it('restoreUser clears them on the user and on exactly the posts its deletion took, and writes the RESTORE event', async () => {
+    const user = await createUser(server);
+    const [taken, own] = [await createPost(server, user.id), await createPost(server, user.id)];
+    await deletePost(server, own.id);
+    const member = await memberAuthorization(user.id);
+    await server.gqlAs(member, `mutation($id: ID!) { deleteUser(id: $id) { id } }`, { id: user.id });
+    const trashed = await rowsOf('posts', [taken.id, own.id]);
+    const [trashedUser] = (await rowsOf('users', [user.id])).values();
+
+    // Restoring a user is an admin's call.
+    const response = await server.gql(`mutation($id: ID!) { restoreUser(id: $id) { id deletedAt version } }`, { id: user.id });
+    expect(response.errors).toBeUndefined();
+    expect(response.data.restoreUser).toMatchObject({ deletedAt: null, version: trashedUser.version + 1 });
+
+    const live = { deleted_at: null, deleted_by: null, delete_reason: null, deletion_id: null, purge_at: null };
+    const [row] = (await rowsOf('users', [user.id])).values();
+    expect(row).toMatchObject({ ...live, version: trashedUser.version + 1 });
+    const posts = await rowsOf('posts', [taken.id, own.id]);
+    expect(posts.get(taken.id)).toMatchObject({ ...live, version: trashed.get(taken.id)!.version + 1 });
+    expect(posts.get(taken.id)!.updated_at.getTime()).toBe(row.updated_at.getTime());
+    expect(posts.get(own.id)).toEqual(trashed.get(own.id));
+
+    const events = await auditOf(user.id);
+    expect(events.map((event) => event.action)).toEqual(['CREATE', 'DELETE', 'RESTORE']);
+    expect(events[2]).toMatchObject({ entity_type: 'User', deletion_id: trashedUser.deletion_id, actor_id: ADMIN_ID, reason: null, affected: 2, renames: null });
+  });
+
+  it('a RENAME restore stores the renames in its event as JSON', async () => {
+    const user = await createUser(server);
+    await server.gql(`mutation($id: ID!) { deleteUser(id: $id) { id } }`, { id: user.id });
+    await createUser(server, { username: user.username.toUpperCase() });
+
+    const response = await server.gql(`mutation($id: ID!) { restoreUser(id: $id, onConflict: RENAME) { username } }`, { id: user.id });
+    expect(response.errors).toBeUndefined();
+    const [, , restored] = await auditOf(user.id);
+    expect(restored.renames).toEqual([{ entityType: 'User', entityId: user.id, field: 'username', from: user.username, to: response.data.restoreUser.username }]);
+  });
+
+  it('a statement refused by the database changes nothing: the lock, the rows and the event roll back together', async () => {
+    const user = await createUser(server);
+    const post = await createPost(server, user.id);
+    const before = { user: await rowsOf('users', [user.id]), post: await rowsOf('posts', [post.id]) };
+
+    const response = await server.gql(`mutation($id: ID!, $reason: String) { deleteUser(id: $id, reason: $reason) { id } }`, { id: user.id, reason: REFUSED_REASON });
+    expect(onlyError(response).code).toBe('INTERNAL_SERVER_ERROR');
+    expect(await rowsOf('users', [user.id])).toEqual(before.user);
+    expect(await rowsOf('posts', [post.id])).toEqual(before.post);
+    expect((await auditOf(user.id)).map((event) => event.action)).toEqual(['CREATE']);
+
+    // The connection went back to the pool clean: the next change on the same record succeeds.
+    const retry = await server.gql(`mutation($id: ID!) { deleteUser(id: $id) { id isDeleted } }`, { id: user.id });
+    expect(retry.data.deleteUser.isDeleted).toBe(true);
+  });
+});
