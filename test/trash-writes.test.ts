@@ -105,6 +105,22 @@ describe('a move to the trash and back, as stored', () => {
     expect(events[2]).toMatchObject({ entity_type: 'User', deletion_id: trashedUser.deletion_id, actor_id: ADMIN_ID, reason: null, affected: 2, renames: null });
   });
 
+  it('deleteUsers writes one event per user, each counting its own posts, all under the one deletion', async () => {
+    const [busy, idle] = [await createUser(server), await createUser(server)];
+    await createPost(server, busy.id);
+    await createPost(server, busy.id);
+
+    const response = await server.gql(`mutation($ids: [ID!]!) { deleteUsers(ids: $ids) { deletionId affected } }`, { ids: [busy.id, idle.id] });
+    expect(response.errors).toBeUndefined();
+    const { deletionId, affected } = response.data.deleteUsers;
+    expect(affected).toBe(4);
+    const [busyEvent, idleEvent] = [(await auditOf(busy.id))[1], (await auditOf(idle.id))[1]];
+    expect(busyEvent).toMatchObject({ action: 'DELETE', deletion_id: deletionId, affected: 3 });
+    expect(idleEvent).toMatchObject({ action: 'DELETE', deletion_id: deletionId, affected: 1 });
+    const users = await rowsOf('users', [busy.id, idle.id]);
+    expect(new Set([...users.values()].map((row) => row.deletion_id))).toEqual(new Set([deletionId]));
+  });
+
   it('a RENAME restore stores the renames in its event as JSON', async () => {
     const user = await createUser(server);
     await server.gql(`mutation($id: ID!) { deleteUser(id: $id) { id } }`, { id: user.id });

@@ -6,7 +6,7 @@ import type { KeysetOrder } from '../db/keyset';
 import { rowsToEntities } from '../db/rows';
 import { listKeysetPage, type PageWithTotal } from '../graphql/keyset-page';
 import type { ServiceContext } from '../service-context';
-import { AuditAction, AuditEvent } from './audit-event.entity';
+import { AuditAction, AuditEvent, type AuditRename } from './audit-event.entity';
 
 export interface AuditEntry {
   action: AuditAction;
@@ -22,14 +22,33 @@ export interface AuditEntry {
 // Served by audit_events_order_idx and, with an entity id, audit_events_entity_order_idx.
 const newestFirst: KeysetOrder<AuditEvent> = { name: 'audit', sortProperty: 'at', where: {} };
 
+/** The columns each event of a compiled INSERT has of its own; the others are the same for all of them. */
+const PER_EVENT = ['id', 'entityId', 'renames'] as const;
+
 /**
- * An INSERT of one audit event, every column bound by name (`audit.<property>`,
- * as `AuditLog.values` gives them) except `affected`, given as SQL.
+ * An INSERT of one audit event per record, for a compiled statement that
+ * writes the events with their change: the columns of each event come from
+ * `unnest` over the arrays `AuditLog.values` binds (`audit.id`, ...), named
+ * `"event"."<property>"`; the columns every event shares are bound once; and
+ * `affected` is SQL over `"event"`, after the statement's own `joins`.
  */
-export function auditInsertSql(meta: EntityMetadata, params: NamedParameters, affected: string): string {
+export function auditInsertSql(meta: EntityMetadata, params: NamedParameters, options: { affected: string; joins?: string }): string {
   const columns = meta.props.filter((prop) => prop.fieldNames?.length === 1 && prop.kind === ReferenceKind.SCALAR);
-  const values = columns.map((prop) => (prop.name === 'affected' ? affected : params.take(`audit.${prop.name}`, columnTypeOf(meta, prop.name))));
-  return `insert into ${quote(meta.tableName)} (${columns.map((prop) => quote(prop.fieldNames[0])).join(', ')}) values (${values.join(', ')})`;
+  const perEvent = PER_EVENT.map((property) => params.take(`audit.${property}`, `${columnTypeOf(meta, property)}[]`));
+  const values = columns.map((prop) => {
+    if (prop.name === 'affected') return options.affected;
+    if ((PER_EVENT as readonly string[]).includes(prop.name)) return `"event".${quote(prop.name)}`;
+    return params.take(`audit.${prop.name}`, columnTypeOf(meta, prop.name));
+  });
+  return `insert into ${quote(meta.tableName)} (${columns.map((prop) => quote(prop.fieldNames[0])).join(', ')})
+    select ${values.join(', ')} from unnest(${perEvent.join(', ')}) as "event"(${PER_EVENT.map((property) => quote(property)).join(', ')})${options.joins ? ` ${options.joins}` : ''}`;
+}
+
+/** The renames as an event stores them; null for none. */
+function renameList(renames: AuditEntry['renames']): AuditRename[] | null {
+  return renames?.length
+    ? renames.map((rename) => ({ entityType: rename.item.constructor.name, entityId: rename.item.id, field: rename.field, from: rename.from, to: rename.to }))
+    : null;
 }
 
 /** Writes audit events inside the caller's transaction, and lists them. */
@@ -44,21 +63,27 @@ export class AuditLog {
   }
 
   /**
-   * The event's columns as named values, for a compiled statement that writes
-   * it together with its change (`auditInsertSql`); `affected` is the statement's to count.
+   * One event per record as the named values of `auditInsertSql`: what they
+   * share once, and per record a new event id, the record's id and its renames.
+   * The statement counts each one's `affected`.
    */
-  values(entry: Omit<AuditEntry, 'affected'>): Record<string, unknown> {
-    const event = { id: newId(), ...this.eventOf({ ...entry, affected: 0 }) };
-    return Object.fromEntries(Object.entries(event).map(([property, value]) => [`audit.${property}`, property === 'renames' && value ? JSON.stringify(value) : value]));
+  values(entry: Omit<AuditEntry, 'affected' | 'entityId' | 'renames'>, records: ReadonlyArray<Pick<AuditEntry, 'entityId' | 'renames'>>): Record<string, unknown> {
+    const { affected: _counted, entityId: _each, renames: _own, ...shared } = this.eventOf({ ...entry, entityId: '', affected: 0 });
+    return {
+      ...Object.fromEntries(Object.entries(shared).map(([property, value]) => [`audit.${property}`, value])),
+      'audit.id': records.map(() => newId()),
+      'audit.entityId': records.map((record) => record.entityId),
+      'audit.renames': records.map((record) => {
+        const renames = renameList(record.renames);
+        return renames ? JSON.stringify(renames) : null;
+      }),
+    };
   }
 
   private eventOf(entry: AuditEntry) {
-    const { renames, ...rest } = entry;
     return {
-      ...rest,
-      renames: renames?.length
-        ? renames.map((rename) => ({ entityType: rename.item.constructor.name, entityId: rename.item.id, field: rename.field, from: rename.from, to: rename.to }))
-        : null,
+      ...entry,
+      renames: renameList(entry.renames),
       deletionId: entry.deletionId ?? null,
       reason: entry.reason ?? null,
       actorId: this.context.access.actorId,

@@ -3,7 +3,7 @@ import { BadUserInputError, NotFoundError } from '../errors';
 import { isUuid } from '../db/ids';
 import { readKeysetCount } from '../db/compiled/keyset-reads';
 import type { KeysetOrder } from '../db/keyset';
-import type { Page, PageArgs } from '../graphql/connection';
+import type { PageArgs } from '../graphql/connection';
 import { decodeCursor } from '../graphql/cursor';
 import { findKeysetPage, type PageWithTotal } from '../graphql/keyset-page';
 import type { RenderedMergedListing } from '../graphql/rendered-reads';

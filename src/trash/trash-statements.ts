@@ -1,4 +1,4 @@
-import type { EntityClass, FilterQuery } from '@mikro-orm/core';
+import type { EntityClass, EntityMetadata, FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditEvent } from '../audit/audit-event.entity';
 import { auditInsertSql } from '../audit/audit.service';
@@ -21,11 +21,11 @@ import { transactionRows } from '../db/compiled/transaction-statements';
 import type { AnyTrashPolicy } from './trash-policy';
 
 /**
- * The statements of a single record's trip to the trash and back, built once
- * per entity from MikroORM's metadata and run inside the ORM's transaction
+ * The statements of records' trips to the trash and back, built once per
+ * entity from MikroORM's metadata and run inside the ORM's transaction
  * (db/compiled/transaction-statements.ts). These are the server's busiest
- * writes: through the unit of work, the QueryBuilder and knex they cost ten
- * times the CPU of the SQL they send (see the README's Performance section).
+ * writes: through the unit of work, the QueryBuilder and knex they cost
+ * several times the CPU of the SQL they send (see the README's Performance section).
  */
 
 /** The trash columns every trashable entity has, as a move to the trash or a restore writes them. */
@@ -40,58 +40,61 @@ export interface TrashColumns {
 const trashProperties: ReadonlyArray<keyof TrashColumns> = ['deletedAt', 'deletedBy', 'deleteReason', 'deletionId', 'purgeAt'];
 
 /**
- * The record with this id, when `visible` lets the principal see it, locked
- * FOR UPDATE: a plain instance, not managed by the unit of work.
+ * The records with these ids that `visible` lets the principal see, locked
+ * FOR UPDATE in id order (so concurrent calls cannot deadlock): plain
+ * instances, not managed by the unit of work.
  */
-export async function lockForChange<T extends object>(em: EntityManager, entity: EntityClass<T>, id: string, visible: FilterQuery<T>): Promise<T | null> {
+export async function lockForChange<T extends object>(em: EntityManager, entity: EntityClass<T>, ids: readonly string[], visible: FilterQuery<T>): Promise<T[]> {
   const meta = metadataOf(em.getMetadata(), entity);
-  const values: unknown[] = [id];
+  const values: unknown[] = [ids];
   const shape = conditionShape(visible as FilterQuery<object>, values);
   const statement = compiledStatement(
     `lockForChange:${entity.name}:${shape.key}`,
     () => {
       const params = new Parameters();
-      const conditions = [`e.${quote(columnOf(meta, 'id'))} = ${params.take()}::uuid`, conditionSql(meta, visible as FilterQuery<object>, 'e', params)];
-      return `select ${selectList(meta, 'e')} from ${quote(meta.tableName)} as e where ${conditions.filter(Boolean).join(' and ')} for update`;
+      const id = `e.${quote(columnOf(meta, 'id'))}`;
+      const conditions = [`${id} = any(${params.take()}::uuid[])`, conditionSql(meta, visible as FilterQuery<object>, 'e', params)];
+      return `select ${selectList(meta, 'e')} from ${quote(meta.tableName)} as e where ${conditions.filter(Boolean).join(' and ')} order by ${id} for update`;
     },
     'write',
   );
-  const [row] = await transactionRows<Record<string, unknown>>(em, statement, values);
-  return row ? rowToEntity(meta, entity, row) : null;
+  const rows = await transactionRows<Record<string, unknown>>(em, statement, values);
+  return rows.map((row) => rowToEntity(meta, entity, row));
 }
 
-/** What one change of a record's trash columns writes. */
+/** What one change of records' trash columns writes. */
 export interface TrashColumnsChange {
-  id: string;
-  /** The new trash columns, of the record and of the children it takes along. */
+  ids: readonly string[];
+  /** The new trash columns, of the records and of the children they take along. */
   columns: TrashColumns;
   /**
    * Which children come along: the live ones (a move to the trash), or those
-   * the record's deletion took (a restore, naming that deletion).
+   * the records' deletion took (a restore, naming that deletion).
    */
   children: { live: true } | { trashedBy: string };
   now: Date;
-  /** The audit event's values (`AuditLog.values`); its `affected` counts the record and its children. */
+  /** The audit events' values (`AuditLog.values`), one event per record; the statement counts each one's `affected`. */
   audit: Record<string, unknown>;
 }
 
 /**
- * Sets the trash columns of the record and of its children, each as a change
- * (version + 1, updatedAt), and writes the audit event, in one statement; one
- * UPDATE per child table whatever the number of children. Returns how many
- * children came along.
+ * Sets the trash columns of the records and of their children, each as a
+ * change (version + 1, updatedAt), and writes one audit event per record
+ * counting the rows it took along, in one statement: one UPDATE per table
+ * whatever the number of records and children. Returns how many children
+ * each record took along (records without children are absent).
  */
-export async function changeTrashColumns(em: EntityManager, policy: AnyTrashPolicy, change: TrashColumnsChange): Promise<number> {
+export async function changeTrashColumns(em: EntityManager, policy: AnyTrashPolicy, change: TrashColumnsChange): Promise<Map<string, number>> {
   const { statement, params } = changeStatementOf(em, policy, 'live' in change.children ? 'trash' : 'restore');
   const values = params.valuesOf({
     ...change.audit,
     ...change.columns,
-    id: change.id,
+    ids: change.ids,
     now: change.now,
     trashedBy: 'trashedBy' in change.children ? change.children.trashedBy : null,
   });
-  const [row] = await transactionRows<{ cascaded: number }>(em, statement, values);
-  return row.cascaded;
+  const rows = await transactionRows<{ id: string; cascaded: number }>(em, statement, values);
+  return new Map(rows.map((row) => [row.id, row.cascaded]));
 }
 
 interface NamedStatement {
@@ -115,27 +118,32 @@ function changeStatementOf(em: EntityManager, policy: AnyTrashPolicy, direction:
 
 function changeSql(em: EntityManager, policy: AnyTrashPolicy, direction: 'trash' | 'restore', params: NamedParameters): string {
   const metadata = em.getMetadata();
-  const updates: string[] = [];
-  const update = (entity: EntityClass<object>, condition: (meta: ReturnType<typeof metadataOf>) => string) => {
-    const meta = metadataOf(metadata, entity);
+  const assignments = (meta: EntityMetadata) => {
     const column = (property: string) => quote(columnOf(meta, property));
-    const assignments = trashProperties.map((property) => `${column(property)} = ${params.take(property, columnTypeOf(meta, property))}`);
-    assignments.push(`${column('updatedAt')} = ${params.take('now', columnTypeOf(meta, 'updatedAt'))}`, `${column('version')} = ${column('version')} + 1`);
-    updates.push(`update ${quote(meta.tableName)} set ${assignments.join(', ')} where ${condition(meta)} returning 1`);
+    return [
+      ...trashProperties.map((property) => `${column(property)} = ${params.take(property, columnTypeOf(meta, property))}`),
+      `${column('updatedAt')} = ${params.take('now', columnTypeOf(meta, 'updatedAt'))}`,
+      `${column('version')} = ${column('version')} + 1`,
+    ].join(', ');
   };
-  policy.cascadesTo().forEach((child) =>
-    update(child.policy.entity, (meta) => {
-      const column = (property: string) => quote(columnOf(meta, property));
-      const byParent = `${column(child.parentProperty)} = ${params.take('id', columnTypeOf(meta, child.parentProperty))}`;
-      return direction === 'trash'
-        ? `${byParent} and ${column('deletedAt')} is null`
-        : `${byParent} and ${column('deletionId')} = ${params.take('trashedBy', columnTypeOf(meta, 'deletionId'))} and ${column('deletedAt')} is not null`;
-    }),
-  );
-  update(policy.entity, (meta) => `${quote(columnOf(meta, 'id'))} = ${params.take('id', 'uuid')}`);
-  const children = updates.slice(0, -1).map((_, index) => `(select count(*) from "child${index}")`);
-  const cascaded = children.length > 0 ? children.join(' + ') : '0';
-  const parts = updates.map((sql, index) => (index < updates.length - 1 ? `"child${index}" as (${sql})` : `"record" as (${sql})`));
-  parts.push(`"audit" as (${auditInsertSql(metadataOf(metadata, AuditEvent), params, `1 + ${cascaded}`)})`);
-  return `with ${parts.join(',\n')}\nselect (${cascaded})::int as "cascaded"`;
+  const children = policy.cascadesTo().map((child, index) => {
+    const meta = metadataOf(metadata, child.policy.entity);
+    const column = (property: string) => quote(columnOf(meta, property));
+    const parent = column(child.parentProperty);
+    const selected =
+      direction === 'trash'
+        ? `${column('deletedAt')} is null`
+        : `${column('deletionId')} = ${params.take('trashedBy', columnTypeOf(meta, 'deletionId'))} and ${column('deletedAt')} is not null`;
+    return `"child${index}" as (update ${quote(meta.tableName)} set ${assignments(meta)}
+      where ${parent} = any(${params.take('ids', 'uuid[]')}) and ${selected} returning ${parent} as "parent")`;
+  });
+  const meta = metadataOf(metadata, policy.entity);
+  const record = `"record" as (update ${quote(meta.tableName)} set ${assignments(meta)} where ${quote(columnOf(meta, 'id'))} = any(${params.take('ids', 'uuid[]')}))`;
+  const taken = children.length > 0 ? children.map((_, index) => `select "parent" from "child${index}"`).join(' union all ') : 'select null::uuid as "parent" where false';
+  const cascaded = `"cascaded" as (select "parent", count(*)::int as "rows" from (${taken}) as taken group by "parent")`;
+  const audit = `"audit" as (${auditInsertSql(metadataOf(metadata, AuditEvent), params, {
+    affected: `1 + coalesce("cascaded"."rows", 0)`,
+    joins: `left join "cascaded" on "cascaded"."parent" = "event"."entityId"`,
+  })})`;
+  return `with ${[...children, record, cascaded, audit].join(',\n')}\nselect "parent" as "id", "rows" as "cascaded" from "cascaded"`;
 }

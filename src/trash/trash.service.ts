@@ -1,12 +1,11 @@
-import { LockMode, raw, type FilterQuery, type ObjectQuery } from '@mikro-orm/core';
+import { LockMode, type FilterQuery, type ObjectQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditAction } from '../audit/audit-event.entity';
 import { AuditLog } from '../audit/audit.service';
 import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, RecordsNotFoundError } from '../errors';
-import { columnName, tableName } from '../db/columns';
+import { columnName } from '../db/columns';
 import { readByIds } from '../db/compiled/keyset-reads';
 import { filterCondition, metadataOf } from '../db/compiled/read-sql';
-import { rowsToEntities } from '../db/rows';
 import { isUuid, newId } from '../db/ids';
 import type { KeysetOrder } from '../db/keyset';
 import type { RenderedListing } from '../graphql/rendered-reads';
@@ -28,7 +27,7 @@ import {
   type RestoreRename,
   type RestoreSelection,
 } from './restore-set';
-import type { CascadeRelation, RequiredParent, TrashPolicy } from './trash-policy';
+import type { RequiredParent, TrashPolicy } from './trash-policy';
 import { SOFT_DELETE_FILTER, withoutSoftDelete, type TrashableEntity } from './trashable.entity';
 import { changeTrashColumns, lockForChange } from './trash-statements';
 import { clashError, transactionalJudgedByUniqueIndexes } from './unique-violation';
@@ -218,18 +217,15 @@ export class TrashService<T extends TrashableEntity> {
       const now = this.context.clock();
       const trashColumns = this.trashColumns(now, reason);
       const cascaded = await changeTrashColumns(em, this.policy, {
-        id,
+        ids: [id],
         columns: trashColumns,
         children: { live: true },
         now,
-        audit: this.audit.values({
-          action: AuditAction.DELETE,
-          entityType: this.policy.typeName,
-          entityId: id,
-          deletionId: trashColumns.deletionId,
-          reason: trashColumns.deleteReason,
-        }),
-      });
+        audit: this.audit.values(
+          { action: AuditAction.DELETE, entityType: this.policy.typeName, deletionId: trashColumns.deletionId, reason: trashColumns.deleteReason },
+          [{ entityId: id }],
+        ),
+      }).then((taken) => taken.get(id) ?? 0);
       Object.assign(record, trashColumns, { updatedAt: now, version: record.version + 1 });
       change = this.change('DELETE', record, trashColumns.deletionId, 1 + cascaded);
       return record;
@@ -312,18 +308,12 @@ export class TrashService<T extends TrashableEntity> {
         const deletionId = record.deletionId;
         const now = this.context.clock();
         const cascaded = await changeTrashColumns(em, this.policy, {
-          id,
+          ids: [id],
           columns: liveColumns,
           children: { trashedBy: deletionId! },
           now,
-          audit: this.audit.values({
-            action: AuditAction.RESTORE,
-            entityType: this.policy.typeName,
-            entityId: id,
-            deletionId,
-            renames: obstacles.renames,
-          }),
-        });
+          audit: this.audit.values({ action: AuditAction.RESTORE, entityType: this.policy.typeName, deletionId }, [{ entityId: id, renames: obstacles.renames }]),
+        }).then((taken) => taken.get(id) ?? 0);
         Object.assign(record, liveColumns, { updatedAt: now, version: record.version + 1 });
         change = this.change('RESTORE', record, deletionId, 1 + cascaded);
         return record;
@@ -368,28 +358,21 @@ export class TrashService<T extends TrashableEntity> {
       const now = this.context.clock();
       const trashColumns = this.trashColumns(now, reason);
       const liveIds = live.map((record) => record.id);
-      await em.nativeUpdate(
-        this.policy.entity,
-        { id: { $in: liveIds } } as unknown as FilterQuery<T>,
-        { ...trashColumns, updatedAt: now, version: raw('version + 1') } as never,
-        withoutSoftDelete,
-      );
-      const cascaded = await this.trashChildrenOf(em, liveIds, trashColumns, now);
+      const cascaded = await changeTrashColumns(em, this.policy, {
+        ids: liveIds,
+        columns: trashColumns,
+        children: { live: true },
+        now,
+        audit: this.audit.values(
+          { action: AuditAction.DELETE, entityType: this.policy.typeName, deletionId: trashColumns.deletionId, reason: trashColumns.deleteReason },
+          liveIds.map((entityId) => ({ entityId })),
+        ),
+      });
       let affected = 0;
       for (const record of live) {
         Object.assign(record, trashColumns, { updatedAt: now, version: record.version + 1 });
-        const rows = 1 + (cascaded.get(record.id) ?? 0);
-        affected += rows;
-        this.audit.record(em, {
-          action: AuditAction.DELETE,
-          entityType: this.policy.typeName,
-          entityId: record.id,
-          deletionId: trashColumns.deletionId,
-          reason: trashColumns.deleteReason,
-          affected: rows,
-        });
+        affected += 1 + (cascaded.get(record.id) ?? 0);
       }
-      await em.flush();
       const ownerIds = live.map((record) => this.policy.ownerOf(record));
       change = { action: 'DELETE', entityType: this.policy.typeName, ids: liveIds, ownerIds, deletionId: trashColumns.deletionId, affected, actorId: this.access.actorId };
       return { deletionId: trashColumns.deletionId, trashed: live, alreadyTrashed, affected };
@@ -411,53 +394,7 @@ export class TrashService<T extends TrashableEntity> {
 
   /** The records with these ids, live or trashed, locked in id order (so concurrent bulk calls cannot deadlock), unmanaged. */
   private async lockMany(em: EntityManager, ids: string[]): Promise<T[]> {
-    if (ids.length === 0) return [];
-    const table = tableName(em, this.policy.entity);
-    const rows: Array<Record<string, unknown>> = await em
-      .getConnection()
-      .execute(
-        `select * from "${table}" where id in (${ids.map(() => '?').join(', ')}) order by id for update`,
-        ids,
-        'all',
-        em.getTransactionContext(),
-      );
-    return rowsToEntities(em, this.policy.entity, rows);
-  }
-
-  /**
-   * Moves the live children of the given parents to the trash, one UPDATE per
-   * child table whatever their number; returns how many rows each parent took with it.
-   */
-  private async trashChildrenOf(
-    em: EntityManager,
-    parentIds: string[],
-    trashColumns: ReturnType<TrashService<T>['trashColumns']>,
-    now: Date,
-  ): Promise<Map<string, number>> {
-    const perParent = new Map<string, number>();
-    for (const child of this.policy.cascadesTo()) {
-      const table = tableName(em, child.policy.entity);
-      const parentColumn = columnName(em, child.policy.entity, child.parentProperty);
-      const rows: Array<{ parent_id: string }> = await em.getConnection().execute(
-        `update "${table}"
-            set deleted_at = ?, deleted_by = ?, delete_reason = ?, deletion_id = ?, purge_at = ?, updated_at = ?, version = version + 1
-          where "${parentColumn}" in (${parentIds.map(() => '?').join(', ')}) and deleted_at is null
-          returning "${parentColumn}" as parent_id`,
-        [
-          trashColumns.deletedAt,
-          trashColumns.deletedBy,
-          trashColumns.deleteReason,
-          trashColumns.deletionId,
-          trashColumns.purgeAt,
-          now,
-          ...parentIds,
-        ],
-        'all',
-        em.getTransactionContext(),
-      );
-      for (const row of rows) perParent.set(row.parent_id, (perParent.get(row.parent_id) ?? 0) + 1);
-    }
-    return perParent;
+    return ids.length === 0 ? [] : lockForChange(em, this.policy.entity, ids, {});
   }
 
   /**
@@ -516,7 +453,7 @@ export class TrashService<T extends TrashableEntity> {
             lockMode: LockMode.PESSIMISTIC_WRITE,
             refresh: true,
           })
-        : await lockForChange(em, this.policy.entity, id, this.visibleToChange());
+        : (await lockForChange(em, this.policy.entity, [id], this.visibleToChange()))[0];
       if (!record) throw this.notFound(id);
       return change(record, em);
     }, options.retryUniqueViolations);
