@@ -132,6 +132,24 @@ describe('a move to the trash and back, as stored', () => {
     expect(restored.renames).toEqual([{ entityType: 'User', entityId: user.id, field: 'username', from: user.username, to: response.data.restoreUser.username }]);
   });
 
+  it('purgeUser removes the user and its posts, clears the renames of its earlier events, and writes the PURGE event naming its deletion', async () => {
+    const user = await createUser(server);
+    await createPost(server, user.id);
+    await server.gql(`mutation($id: ID!) { deleteUser(id: $id) { id } }`, { id: user.id });
+    await createUser(server, { username: user.username.toUpperCase() });
+    await server.gql(`mutation($id: ID!) { restoreUser(id: $id, onConflict: RENAME) { id } }`, { id: user.id });
+    const deleted = await server.gql(`mutation($id: ID!) { deleteUser(id: $id) { deletionId } }`, { id: user.id });
+
+    const response = await server.gql(`mutation($id: ID!) { purgeUser(id: $id) }`, { id: user.id });
+    expect(response.data.purgeUser).toBe(2);
+    expect((await rowsOf('users', [user.id])).size).toBe(0);
+    expect((await server.sql.query(`select count(*)::int as n from posts where author_id = $1`, [user.id])).rows[0].n).toBe(0);
+    const events = await auditOf(user.id);
+    expect(events.map((event) => event.action)).toEqual(['CREATE', 'DELETE', 'RESTORE', 'DELETE', 'PURGE']);
+    expect(events.every((event) => event.renames === null)).toBe(true);
+    expect(events[4]).toMatchObject({ entity_type: 'User', deletion_id: deleted.data.deleteUser.deletionId, actor_id: ADMIN_ID, reason: null, affected: 2 });
+  });
+
   it('a statement refused by the database changes nothing: the lock, the rows and the event roll back together', async () => {
     const user = await createUser(server);
     const post = await createPost(server, user.id);

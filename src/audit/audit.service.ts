@@ -30,13 +30,19 @@ const PER_EVENT = ['id', 'entityId', 'renames'] as const;
  * writes the events with their change: the columns of each event come from
  * `unnest` over the arrays `AuditLog.values` binds (`audit.id`, ...), named
  * `"event"."<property>"`; the columns every event shares are bound once; and
- * `affected` is SQL over `"event"`, after the statement's own `joins`.
+ * `computed` columns (at least `affected`) are the statement's own SQL, over
+ * `"event"` and what its `joins` add.
  */
-export function auditInsertSql(meta: EntityMetadata, params: NamedParameters, options: { affected: string; joins?: string }): string {
+export function auditInsertSql(
+  meta: EntityMetadata,
+  params: NamedParameters,
+  options: { computed: { affected: string } & Partial<Record<keyof AuditEvent, string>>; joins?: string },
+): string {
   const columns = meta.props.filter((prop) => prop.fieldNames?.length === 1 && prop.kind === ReferenceKind.SCALAR);
+  const computed = options.computed as Record<string, string | undefined>;
   const perEvent = PER_EVENT.map((property) => params.take(`audit.${property}`, `${columnTypeOf(meta, property)}[]`));
   const values = columns.map((prop) => {
-    if (prop.name === 'affected') return options.affected;
+    if (computed[prop.name]) return computed[prop.name];
     if ((PER_EVENT as readonly string[]).includes(prop.name)) return `"event".${quote(prop.name)}`;
     return params.take(`audit.${prop.name}`, columnTypeOf(meta, prop.name));
   });

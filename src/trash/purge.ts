@@ -3,76 +3,27 @@ import { AuditAction } from '../audit/audit-event.entity';
 import { AuditLog } from '../audit/audit.service';
 import { columnName, tableName } from '../db/columns';
 import type { ServiceContext } from '../service-context';
-import type { AnyTrashPolicy, TrashPolicy } from './trash-policy';
-import type { TrashableEntity } from './trashable.entity';
+import { compiledStatement } from '../db/compiled/read-sql';
+import { transactionRows } from '../db/compiled/transaction-statements';
+import type { AnyTrashPolicy } from './trash-policy';
+import { purgeRows, type PurgedRows } from './trash-statements';
 
 /** Key of the advisory lock that lets one purger at a time work on a database. */
 const PURGE_LOCK_KEY = 7_302_118_002;
 
-export interface PurgedRecord {
-  id: string;
-  deletionId: string | null;
-  /** Rows removed: the record and its children. */
-  removed: number;
-}
-
 /**
- * Deletes the given records and all of their children, children first, with
- * one DELETE per table, and writes one PURGE audit event per record (ids,
+ * Deletes the given records and all of their children, with one DELETE per
+ * table in one statement, and writes one PURGE audit event per record (ids,
  * counts and times only). The only path by which trashable rows leave the
  * database; the caller provides the transaction.
  */
-export async function purgeRecords<T extends TrashableEntity>(
-  em: EntityManager,
-  context: ServiceContext,
-  policy: TrashPolicy<T>,
-  records: Array<{ id: string; deletionId: string | null }>,
-): Promise<PurgedRecord[]> {
-  if (records.length === 0) return [];
-  const ids = records.map((record) => record.id);
-  const removed = new Map<string, number>(ids.map((id) => [id, 1]));
-  const connection = em.getConnection();
-  for (const child of policy.cascadesTo()) {
-    const column = columnName(em, child.policy.entity, child.parentProperty);
-    const rows: Array<{ parent_id: string }> = await connection.execute(
-      `delete from "${tableName(em, child.policy.entity)}" where "${column}" in (${ids.map(() => '?').join(', ')}) returning "${column}" as parent_id`,
-      ids,
-      'all',
-      em.getTransactionContext(),
-    );
-    for (const row of rows) removed.set(row.parent_id, (removed.get(row.parent_id) ?? 1) + 1);
-  }
-  const table = tableName(em, policy.entity);
-  const deleted: Array<{ id: string }> = await connection.execute(
-    `delete from "${table}" where id in (${ids.map(() => '?').join(', ')}) returning id`,
-    ids,
-    'all',
-    em.getTransactionContext(),
+export async function purgeRecords(em: EntityManager, context: ServiceContext, policy: AnyTrashPolicy, ids: readonly string[]): Promise<PurgedRows[]> {
+  if (ids.length === 0) return [];
+  const audit = new AuditLog(context).values(
+    { action: AuditAction.PURGE, entityType: policy.typeName },
+    ids.map((entityId) => ({ entityId })),
   );
-  // Renamed values are the only record data audit events hold: they go with the record.
-  await connection.execute(
-    `update "audit_events" set renames = null where renames is not null and entity_id in (${ids.map(() => '?').join(', ')})`,
-    ids,
-    'run',
-    em.getTransactionContext(),
-  );
-  const audit = new AuditLog(context);
-  const purged = deleted.map(({ id }) => ({
-    id,
-    deletionId: records.find((record) => record.id === id)?.deletionId ?? null,
-    removed: removed.get(id) ?? 1,
-  }));
-  for (const record of purged) {
-    audit.record(em, {
-      action: AuditAction.PURGE,
-      entityType: policy.typeName,
-      entityId: record.id,
-      deletionId: record.deletionId,
-      affected: record.removed,
-    });
-  }
-  await em.flush();
-  return purged;
+  return purgeRows(em, policy, ids, audit);
 }
 
 export interface PurgePassResult {
@@ -120,24 +71,25 @@ export async function runPurgePass(
     while (budget() > 0 && !outOfTime()) {
       const batchSize = Math.min(options.batchSize, budget());
       const batch = await context.em.transactional(async (em) => {
-        const connection = em.getConnection();
-        const transaction = em.getTransactionContext();
         const lockFunction = options.waitForLock ? 'pg_advisory_xact_lock' : 'pg_try_advisory_xact_lock';
-        const [lock] = await connection.execute(`select ${lockFunction}(${PURGE_LOCK_KEY}) as acquired`, [], 'all', transaction);
+        const [lock] = await transactionRows<{ acquired: boolean }>(em, compiledStatement(`purgeLock:${lockFunction}`, () => `select ${lockFunction}(${PURGE_LOCK_KEY}) as acquired`, 'write'), []);
         if (!options.waitForLock && !lock.acquired) return undefined;
-        const due: Array<{ id: string; deletion_id: string | null; owner_id: string }> = await connection.execute(
-          `select id, deletion_id, "${ownerColumn}" as owner_id from "${table}"
-            where deleted_at is not null and "${options.due.column}" ${comparison} ?
-            order by "${options.due.column}" limit ? for update skip locked`,
+        const due = await transactionRows<{ id: string; owner_id: string }>(
+          em,
+          compiledStatement(
+            `purgeDue:${table}:${options.due.column}:${comparison}`,
+            () => `select id, "${ownerColumn}" as owner_id from "${table}"
+                    where deleted_at is not null and "${options.due.column}" ${comparison} $1::timestamptz
+                    order by "${options.due.column}" limit $2::int for update skip locked`,
+            'write',
+          ),
           [options.due.before, batchSize],
-          'all',
-          transaction,
         );
         const purged = await purgeRecords(
           em,
           context,
           policy,
-          due.map((row) => ({ id: row.id, deletionId: row.deletion_id })),
+          due.map((row) => row.id),
         );
         const ownerOf = new Map(due.map((row) => [row.id, row.owner_id]));
         return {

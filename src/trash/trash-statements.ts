@@ -139,11 +139,68 @@ function changeSql(em: EntityManager, policy: AnyTrashPolicy, direction: 'trash'
   });
   const meta = metadataOf(metadata, policy.entity);
   const record = `"record" as (update ${quote(meta.tableName)} set ${assignments(meta)} where ${quote(columnOf(meta, 'id'))} = any(${params.take('ids', 'uuid[]')}))`;
-  const taken = children.length > 0 ? children.map((_, index) => `select "parent" from "child${index}"`).join(' union all ') : 'select null::uuid as "parent" where false';
-  const cascaded = `"cascaded" as (select "parent", count(*)::int as "rows" from (${taken}) as taken group by "parent")`;
   const audit = `"audit" as (${auditInsertSql(metadataOf(metadata, AuditEvent), params, {
-    affected: `1 + coalesce("cascaded"."rows", 0)`,
+    computed: { affected: `1 + coalesce("cascaded"."rows", 0)` },
     joins: `left join "cascaded" on "cascaded"."parent" = "event"."entityId"`,
   })})`;
-  return `with ${[...children, record, cascaded, audit].join(',\n')}\nselect "parent" as "id", "rows" as "cascaded" from "cascaded"`;
+  return `with ${[...children, record, cascadedSql(children.length), audit].join(',\n')}\nselect "parent" as "id", "rows" as "cascaded" from "cascaded"`;
+}
+
+/** Rows the children's statements `"child0"`, `"child1"`, ... returned, counted per parent (`"parent"`, `"rows"`). */
+function cascadedSql(childTables: number): string {
+  const taken =
+    childTables > 0
+      ? Array.from({ length: childTables }, (_, index) => `select "parent" from "child${index}"`).join(' union all ')
+      : 'select null::uuid as "parent" where false';
+  return `"cascaded" as (select "parent", count(*)::int as "rows" from (${taken}) as taken group by "parent")`;
+}
+
+/** A record purged with its children. */
+export interface PurgedRows {
+  id: string;
+  deletionId: string | null;
+  /** The record and its children. */
+  removed: number;
+}
+
+/**
+ * Deletes the records and all of their children in one statement (children
+ * first within it; the foreign keys are checked at its end), clears the
+ * renames, the only record data audit events hold, from the records' earlier
+ * events, and writes one PURGE event per record removed, naming its deletion.
+ * Records already gone are left out.
+ */
+export async function purgeRows(em: EntityManager, policy: AnyTrashPolicy, ids: readonly string[], audit: Record<string, unknown>): Promise<PurgedRows[]> {
+  const key = `${policy.typeName}:purge`;
+  let named = changeStatements.get(key);
+  if (!named) {
+    const params = new NamedParameters();
+    const text = purgeSql(em, policy, params);
+    named = { statement: { name: statementName(text, 'write'), text }, params };
+    changeStatements.set(key, named);
+  }
+  return transactionRows<PurgedRows>(em, named.statement, named.params.valuesOf({ ...audit, ids }));
+}
+
+function purgeSql(em: EntityManager, policy: AnyTrashPolicy, params: NamedParameters): string {
+  const metadata = em.getMetadata();
+  const children = policy.cascadesTo().map((child, index) => {
+    const meta = metadataOf(metadata, child.policy.entity);
+    const parent = quote(columnOf(meta, child.parentProperty));
+    return `"child${index}" as (delete from ${quote(meta.tableName)} where ${parent} = any(${params.take('ids', 'uuid[]')}) returning ${parent} as "parent")`;
+  });
+  const meta = metadataOf(metadata, policy.entity);
+  const record = `"record" as (delete from ${quote(meta.tableName)} where ${quote(columnOf(meta, 'id'))} = any(${params.take('ids', 'uuid[]')})
+      returning ${quote(columnOf(meta, 'id'))} as "id", ${quote(columnOf(meta, 'deletionId'))} as "deletionId")`;
+  const auditMeta = metadataOf(metadata, AuditEvent);
+  const renames = quote(columnOf(auditMeta, 'renames'));
+  const cleared = `"cleared" as (update ${quote(auditMeta.tableName)} set ${renames} = null
+      where ${renames} is not null and ${quote(columnOf(auditMeta, 'entityId'))} = any(${params.take('ids', 'uuid[]')}))`;
+  const audit = `"audit" as (${auditInsertSql(auditMeta, params, {
+    computed: { affected: `1 + coalesce("cascaded"."rows", 0)`, deletionId: `"record"."deletionId"` },
+    joins: `join "record" on "record"."id" = "event"."entityId" left join "cascaded" on "cascaded"."parent" = "event"."entityId"`,
+  })})`;
+  return `with ${[...children, record, cleared, cascadedSql(children.length), audit].join(',\n')}
+    select "record"."id", "record"."deletionId", 1 + coalesce("cascaded"."rows", 0) as "removed"
+      from "record" left join "cascaded" on "cascaded"."parent" = "record"."id"`;
 }

@@ -408,7 +408,7 @@ export class TrashService<T extends TrashableEntity> {
       if (!record.deletedAt) {
         throw new PreconditionFailedError(`${this.policy.typeName} ${id} is not in the trash; delete it first`, { id });
       }
-      const [removed] = await purgeRecords(em, this.context, this.policy, [record]);
+      const [removed] = await purgeRecords(em, this.context, this.policy, [record.id]);
       return { ...removed, change: this.change('PURGE', record, removed.deletionId, removed.removed) };
     });
     this.context.observer?.trashChanged(purged.change);
