@@ -1,6 +1,8 @@
 import { ReferenceKind, type EntityMetadata } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { columnTypeOf, quote, type NamedParameters } from '../db/compiled/read-sql';
+import type { PreparedRead } from '../db/compiled/read-executor';
+import { columnTypeOf, NamedParameters, quote, statementName } from '../db/compiled/read-sql';
+import { transactionRows } from '../db/compiled/transaction-statements';
 import { isUuid, newId } from '../db/ids';
 import type { KeysetOrder } from '../db/keyset';
 import { rowsToEntities } from '../db/rows';
@@ -22,33 +24,41 @@ export interface AuditEntry {
 // Served by audit_events_order_idx and, with an entity id, audit_events_entity_order_idx.
 const newestFirst: KeysetOrder<AuditEvent> = { name: 'audit', sortProperty: 'at', where: {} };
 
-/** The columns each event of a compiled INSERT has of its own; the others are the same for all of them. */
-const PER_EVENT = ['id', 'entityId', 'renames'] as const;
+/** The columns each event of a change's compiled INSERT has of its own; the others are the same for all of them. */
+const PER_EVENT = ['id', 'entityId', 'renames'];
 
 /**
- * An INSERT of one audit event per record, for a compiled statement that
- * writes the events with their change: the columns of each event come from
- * `unnest` over the arrays `AuditLog.values` binds (`audit.id`, ...), named
- * `"event"."<property>"`; the columns every event shares are bound once; and
- * `computed` columns (at least `affected`) are the statement's own SQL, over
- * `"event"` and what its `joins` add.
+ * An INSERT of audit events, for a compiled statement: the columns named in
+ * `perEvent` come from `unnest` over the arrays bound as `audit.<property>`
+ * (`AuditLog.values` binds `id`, `entityId` and `renames`), named
+ * `"event"."<property>"`; the other columns are bound once for every event,
+ * except `computed` ones (a change's `affected`), the statement's own SQL
+ * over `"event"` and what its `joins` add.
  */
 export function auditInsertSql(
   meta: EntityMetadata,
   params: NamedParameters,
-  options: { computed: { affected: string } & Partial<Record<keyof AuditEvent, string>>; joins?: string },
+  options: { computed?: Partial<Record<keyof AuditEvent, string>>; joins?: string; perEvent?: readonly string[] },
 ): string {
   const columns = meta.props.filter((prop) => prop.fieldNames?.length === 1 && prop.kind === ReferenceKind.SCALAR);
-  const computed = options.computed as Record<string, string | undefined>;
-  const perEvent = PER_EVENT.map((property) => params.take(`audit.${property}`, `${columnTypeOf(meta, property)}[]`));
+  const computed = (options.computed ?? {}) as Record<string, string | undefined>;
+  const perEvent = options.perEvent ?? PER_EVENT;
+  const arrays = perEvent.map((property) => params.take(`audit.${property}`, `${columnTypeOf(meta, property)}[]`));
   const values = columns.map((prop) => {
     if (computed[prop.name]) return computed[prop.name];
-    if ((PER_EVENT as readonly string[]).includes(prop.name)) return `"event".${quote(prop.name)}`;
+    if (perEvent.includes(prop.name)) return `"event".${quote(prop.name)}`;
     return params.take(`audit.${prop.name}`, columnTypeOf(meta, prop.name));
   });
   return `insert into ${quote(meta.tableName)} (${columns.map((prop) => quote(prop.fieldNames[0])).join(', ')})
-    select ${values.join(', ')} from unnest(${perEvent.join(', ')}) as "event"(${PER_EVENT.map((property) => quote(property)).join(', ')})${options.joins ? ` ${options.joins}` : ''}`;
+    select ${values.join(', ')} from unnest(${arrays.join(', ')}) as "event"(${perEvent.map((property) => quote(property)).join(', ')})${options.joins ? ` ${options.joins}` : ''}`;
 }
+
+/** Every column of an audit event, for events written whole by `AuditLog.write`. */
+function eventColumns(meta: EntityMetadata): string[] {
+  return meta.props.filter((prop) => prop.fieldNames?.length === 1 && prop.kind === ReferenceKind.SCALAR).map((prop) => prop.name);
+}
+
+let writeStatement: { statement: PreparedRead; params: NamedParameters } | undefined;
 
 /** The renames as an event stores them; null for none. */
 function renameList(renames: AuditEntry['renames']): AuditRename[] | null {
@@ -66,6 +76,31 @@ export class AuditLog {
     const event = em.create(AuditEvent, this.eventOf(entry));
     em.persist(event);
     return event;
+  }
+
+  /**
+   * Writes the events in one compiled INSERT inside `em`'s transaction (a
+   * change made by compiled statements, whose events are not the unit of work's).
+   */
+  async write(em: EntityManager, entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const meta = em.getMetadata().get(AuditEvent.name);
+    if (!writeStatement) {
+      const params = new NamedParameters();
+      const text = auditInsertSql(meta, params, { perEvent: eventColumns(meta) });
+      writeStatement = { statement: { name: statementName(text, 'write'), text }, params };
+    }
+    const events = entries.map((entry) => ({ ...this.eventOf(entry), id: newId() }));
+    const values = Object.fromEntries(
+      eventColumns(meta).map((property) => [
+        `audit.${property}`,
+        events.map((event) => {
+          const value = (event as Record<string, unknown>)[property] ?? null;
+          return property === 'renames' && value ? JSON.stringify(value) : value;
+        }),
+      ]),
+    );
+    await transactionRows(em, writeStatement.statement, writeStatement.params.valuesOf(values));
   }
 
   /**

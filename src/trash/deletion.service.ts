@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditAction } from '../audit/audit-event.entity';
-import { AuditLog } from '../audit/audit.service';
+import { AuditLog, type AuditEntry } from '../audit/audit.service';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors';
 import { isUuid } from '../db/ids';
 import {
@@ -80,8 +80,7 @@ export class DeletionService {
         const restoredPerPolicy = new Map<AnyTrashPolicy, number>();
         for (const selection of plan.set) restoredPerPolicy.set(selection.policy, await restoreSelection(em, selection, now));
         for (const item of plan.items) Object.assign(item, liveColumns, { updatedAt: now, version: item.version + 1 });
-        this.recordAudit(em, deletionId, plan);
-        await em.flush();
+        await this.audit.write(em, this.auditEntries(deletionId, plan));
         return { plan, restoredPerPolicy };
       },
       { policies: this.policies, retryUniqueViolations: onConflict === OnConflict.RENAME },
@@ -123,7 +122,7 @@ export class DeletionService {
   }
 
   /** One event per record the deletion took on its own; rows it cascaded to count in that record's `affected`. */
-  private recordAudit(em: EntityManager, deletionId: string, plan: ExaminedDeletion): void {
+  private auditEntries(deletionId: string, plan: ExaminedDeletion): AuditEntry[] {
     const restoredIds = new Set(plan.items.map((item) => item.id));
     const groups = new Map<TrashableEntity, TrashableEntity[]>();
     const byId = new Map(plan.items.map((item) => [item.id, item]));
@@ -132,17 +131,17 @@ export class DeletionService {
       const parent = parentId && restoredIds.has(parentId) ? byId.get(parentId)! : item;
       groups.set(parent, [...(groups.get(parent) ?? []), ...(parent === item ? [] : [item])]);
     }
-    for (const [root, children] of groups) {
+    return [...groups].map(([root, children]) => {
       const members = new Set([root.id, ...children.map((child) => child.id)]);
-      this.audit.record(em, {
+      return {
         action: AuditAction.RESTORE,
         entityType: this.policyOf(root).typeName,
         entityId: root.id,
         deletionId,
         affected: 1 + children.length,
         renames: plan.renames.filter((rename) => members.has(rename.item.id)),
-      });
-    }
+      };
+    });
   }
 
   /** The id of the record whose trash operation cascaded to this one, if its entity cascades from another. */

@@ -1,11 +1,10 @@
-import { raw, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { columnName, tableName } from '../db/columns';
 import { statementName } from '../db/compiled/read-sql';
 import { transactionRows } from '../db/compiled/transaction-statements';
 import { rowsToEntities } from '../db/rows';
 import type { AnyTrashPolicy, LiveUniqueKey } from './trash-policy';
-import { withoutSoftDelete, type TrashableEntity } from './trashable.entity';
+import type { TrashableEntity } from './trashable.entity';
 
 
 /** What a restore does with a unique value that a live record holds meanwhile. */
@@ -58,16 +57,6 @@ export function selectionSql(em: EntityManager, selection: RestoreSelection, ali
     params.push(selection.parent.id);
   }
   return { sql: conditions.join(' and '), params };
-}
-
-/** The same selection as a MikroORM condition. */
-export function selectionWhere(selection: RestoreSelection): FilterQuery<TrashableEntity> {
-  return {
-    deletionId: selection.deletionId,
-    deletedAt: { $ne: null },
-    ...(selection.id ? { id: selection.id } : {}),
-    ...(selection.parent ? { [selection.parent.property]: selection.parent.id } : {}),
-  } as FilterQuery<TrashableEntity>;
 }
 
 function tableOf(em: EntityManager, policy: AnyTrashPolicy): string {
@@ -249,11 +238,18 @@ export async function applyRenames(em: EntityManager, renames: readonly RestoreR
 export const liveColumns = { deletedAt: null, deletedBy: null, deleteReason: null, deletionId: null, purgeAt: null } as const;
 
 /** Takes the selected rows out of the trash with one UPDATE, as a change (version +1); returns the rows touched. */
-export function restoreSelection(em: EntityManager, selection: RestoreSelection, now: Date): Promise<number> {
-  return em.nativeUpdate(
-    selection.policy.entity,
-    selectionWhere(selection),
-    { ...liveColumns, updatedAt: now, version: raw('version + 1') },
-    withoutSoftDelete,
+export async function restoreSelection(em: EntityManager, selection: RestoreSelection, now: Date): Promise<number> {
+  const entity = selection.policy.entity;
+  const column = (property: string) => `"${columnName(em, entity, property)}"`;
+  const cleared = Object.keys(liveColumns).map((property) => `${column(property)} = null`);
+  const { sql, params } = selectionSql(em, selection, 'e');
+  const [restored] = await run<{ rows: number }>(
+    em,
+    `with "restored" as (
+       update "${tableOf(em, selection.policy)}" as e set ${cleared.join(', ')}, ${column('updatedAt')} = ?, ${column('version')} = ${column('version')} + 1
+        where ${sql} returning 1)
+     select count(*)::int as "rows" from "restored"`,
+    [now, ...params],
   );
+  return restored.rows;
 }
