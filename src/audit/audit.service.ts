@@ -1,7 +1,6 @@
 import { ReferenceKind, type EntityMetadata } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PreparedRead } from '../db/compiled/read-executor';
-import { columnTypeOf, NamedParameters, quote, statementName } from '../db/compiled/read-sql';
+import { columnTypeOf, compiledNamedStatement, quote, type NamedParameters } from '../db/compiled/read-sql';
 import { transactionRows } from '../db/compiled/transaction-statements';
 import { isUuid, newId } from '../db/ids';
 import type { KeysetOrder } from '../db/keyset';
@@ -58,8 +57,6 @@ function eventColumns(meta: EntityMetadata): string[] {
   return meta.props.filter((prop) => prop.fieldNames?.length === 1 && prop.kind === ReferenceKind.SCALAR).map((prop) => prop.name);
 }
 
-let writeStatement: { statement: PreparedRead; params: NamedParameters } | undefined;
-
 /** The renames as an event stores them; null for none. */
 function renameList(renames: AuditEntry['renames']): AuditRename[] | null {
   return renames?.length
@@ -85,11 +82,7 @@ export class AuditLog {
   async write(em: EntityManager, entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const meta = em.getMetadata().get(AuditEvent.name);
-    if (!writeStatement) {
-      const params = new NamedParameters();
-      const text = auditInsertSql(meta, params, { perEvent: eventColumns(meta) });
-      writeStatement = { statement: { name: statementName(text, 'write'), text }, params };
-    }
+    const { statement, params } = compiledNamedStatement('auditEvents', (params) => auditInsertSql(meta, params, { perEvent: eventColumns(meta) }), 'write');
     const events = entries.map((entry) => ({ ...this.eventOf(entry), id: newId() }));
     const values = Object.fromEntries(
       eventColumns(meta).map((property) => [
@@ -100,7 +93,7 @@ export class AuditLog {
         }),
       ]),
     );
-    await transactionRows(em, writeStatement.statement, writeStatement.params.valuesOf(values));
+    await transactionRows(em, statement, params.valuesOf(values));
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { columnName, tableName } from '../db/columns';
-import { statementName } from '../db/compiled/read-sql';
+import { compiledStatement } from '../db/compiled/read-sql';
 import { transactionRows } from '../db/compiled/transaction-statements';
 import { rowsToEntities } from '../db/rows';
 import type { AnyTrashPolicy, LiveUniqueKey } from './trash-policy';
@@ -69,9 +69,11 @@ function tableOf(em: EntityManager, policy: AnyTrashPolicy): string {
  */
 function run<R>(em: EntityManager, sql: string, params: unknown[]): Promise<R[]> {
   if (!em.getTransactionContext()) return em.getConnection().execute(sql, params, 'all');
-  let position = 0;
-  const text = sql.replace(/\?/g, () => `$${++position}`);
-  return transactionRows<R>(em, { name: statementName(text, 'write'), text }, params);
+  const statement = compiledStatement(sql, () => {
+    let position = 0;
+    return sql.replace(/\?/g, () => `$${++position}`);
+  }, 'write');
+  return transactionRows<R>(em, statement, params);
 }
 
 /**

@@ -2,10 +2,10 @@ import type { EntityClass, EntityMetadata, FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditEvent } from '../audit/audit-event.entity';
 import { auditInsertSql } from '../audit/audit.service';
-import type { PreparedRead } from '../db/compiled/read-executor';
 import {
   columnOf,
   columnTypeOf,
+  compiledNamedStatement,
   compiledStatement,
   conditionShape,
   conditionSql,
@@ -15,17 +15,16 @@ import {
   quote,
   rowToEntity,
   selectList,
-  statementName,
 } from '../db/compiled/read-sql';
 import { transactionRows } from '../db/compiled/transaction-statements';
 import type { AnyTrashPolicy } from './trash-policy';
 
 /**
- * The statements of records' trips to the trash and back, built once per
- * entity from MikroORM's metadata and run inside the ORM's transaction
- * (db/compiled/transaction-statements.ts). These are the server's busiest
- * writes: through the unit of work, the QueryBuilder and knex they cost
- * several times the CPU of the SQL they send (see the README's Performance section).
+ * The statements of records' trips to the trash and back, and of purges,
+ * built once per entity from MikroORM's metadata and run inside the ORM's
+ * transaction (db/compiled/transaction-statements.ts). These are the server's
+ * busiest writes: through the unit of work, the QueryBuilder and knex they
+ * cost several times the CPU of the SQL they send (see the README's Performance section).
  */
 
 /** The trash columns every trashable entity has, as a move to the trash or a restore writes them. */
@@ -85,7 +84,8 @@ export interface TrashColumnsChange {
  * each record took along (records without children are absent).
  */
 export async function changeTrashColumns(em: EntityManager, policy: AnyTrashPolicy, change: TrashColumnsChange): Promise<Map<string, number>> {
-  const { statement, params } = changeStatementOf(em, policy, 'live' in change.children ? 'trash' : 'restore');
+  const direction = 'live' in change.children ? 'trash' : 'restore';
+  const { statement, params } = compiledNamedStatement(`trashColumns:${policy.typeName}:${direction}`, (params) => changeSql(em, policy, direction, params), 'write');
   const values = params.valuesOf({
     ...change.audit,
     ...change.columns,
@@ -95,25 +95,6 @@ export async function changeTrashColumns(em: EntityManager, policy: AnyTrashPoli
   });
   const rows = await transactionRows<{ id: string; cascaded: number }>(em, statement, values);
   return new Map(rows.map((row) => [row.id, row.cascaded]));
-}
-
-interface NamedStatement {
-  statement: PreparedRead;
-  params: NamedParameters;
-}
-
-const changeStatements = new Map<string, NamedStatement>();
-
-function changeStatementOf(em: EntityManager, policy: AnyTrashPolicy, direction: 'trash' | 'restore'): NamedStatement {
-  const key = `${policy.typeName}:${direction}`;
-  let named = changeStatements.get(key);
-  if (!named) {
-    const params = new NamedParameters();
-    const text = changeSql(em, policy, direction, params);
-    named = { statement: { name: statementName(text, 'write'), text }, params };
-    changeStatements.set(key, named);
-  }
-  return named;
 }
 
 function changeSql(em: EntityManager, policy: AnyTrashPolicy, direction: 'trash' | 'restore', params: NamedParameters): string {
@@ -171,14 +152,7 @@ export interface PurgedRows {
  * Records already gone are left out.
  */
 export async function purgeRows(em: EntityManager, policy: AnyTrashPolicy, ids: readonly string[], audit: Record<string, unknown>): Promise<PurgedRows[]> {
-  const key = `${policy.typeName}:purge`;
-  let named = changeStatements.get(key);
-  if (!named) {
-    const params = new NamedParameters();
-    const text = purgeSql(em, policy, params);
-    named = { statement: { name: statementName(text, 'write'), text }, params };
-    changeStatements.set(key, named);
-  }
+  const named = compiledNamedStatement(`purge:${policy.typeName}`, (params) => purgeSql(em, policy, params), 'write');
   return transactionRows<PurgedRows>(em, named.statement, named.params.valuesOf({ ...audit, ids }));
 }
 

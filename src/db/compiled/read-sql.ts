@@ -238,3 +238,23 @@ export function compiledStatement(key: string, build: () => string, prefix?: str
   }
   return statement;
 }
+
+/** A statement whose values come as a record, by name (`NamedParameters`). */
+export interface NamedStatement {
+  statement: PreparedRead;
+  params: NamedParameters;
+}
+
+const namedStatements = new Map<string, NamedStatement>();
+
+/** `compiledStatement` for a statement with named values: built on first use, with the order its values bind in. */
+export function compiledNamedStatement(key: string, build: (params: NamedParameters) => string, prefix?: string): NamedStatement {
+  let named = namedStatements.get(key);
+  if (!named) {
+    const params = new NamedParameters();
+    const text = build(params);
+    named = { statement: { name: statementName(text, prefix), text }, params };
+    namedStatements.set(key, named);
+  }
+  return named;
+}
