@@ -150,6 +150,31 @@ describe('a move to the trash and back, as stored', () => {
     expect(events[4]).toMatchObject({ entity_type: 'User', deletion_id: deleted.data.deleteUser.deletionId, actor_id: ADMIN_ID, reason: null, affected: 2 });
   });
 
+  it('restorePost share-locks its author first: a concurrent move of the author to the trash is waited for, then blocks the restore', async () => {
+    const author = await createUser(server);
+    const post = await createPost(server, author.id);
+    await deletePost(server, post.id);
+    const concurrent = await server.sql.connect();
+    try {
+      await concurrent.query('begin');
+      await concurrent.query(`update users set deleted_at = now(), deletion_id = gen_random_uuid() where id = $1`, [author.id]);
+      let settled = false;
+      const restore = server.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: post.id }).finally(() => {
+        settled = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(settled).toBe(false);
+      await concurrent.query('commit');
+      const error = onlyError(await restore);
+      expect(error.code).toBe('PRECONDITION_FAILED');
+      expect(error.extensions.blockedBy).toEqual([{ entityType: 'User', id: author.id }]);
+    } finally {
+      concurrent.release();
+    }
+    const [row] = (await rowsOf('posts', [post.id])).values();
+    expect(row.deleted_at).not.toBeNull();
+  });
+
   it('a statement refused by the database changes nothing: the lock, the rows and the event roll back together', async () => {
     const user = await createUser(server);
     const post = await createPost(server, user.id);

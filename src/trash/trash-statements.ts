@@ -61,6 +61,36 @@ export async function lockForChange<T extends object>(em: EntityManager, entity:
   return rows.map((row) => rowToEntity(meta, entity, row));
 }
 
+/**
+ * Share-locks the parent the record with this id points at through
+ * `property` (a post's author), when `visible` lets the principal see the
+ * record: the parent cannot go to the trash while the change runs. Parents
+ * are locked before the record itself, keeping the parent-before-child lock order.
+ */
+export async function shareLockParentOf<T extends object>(
+  em: EntityManager,
+  entity: EntityClass<T>,
+  parent: { entity: EntityClass<object>; property: string },
+  id: string,
+  visible: FilterQuery<T>,
+): Promise<void> {
+  const meta = metadataOf(em.getMetadata(), entity);
+  const values: unknown[] = [id];
+  const shape = conditionShape(visible as FilterQuery<object>, values);
+  const statement = compiledStatement(
+    `shareLockParentOf:${entity.name}:${parent.property}:${shape.key}`,
+    () => {
+      const parentMeta = metadataOf(em.getMetadata(), parent.entity);
+      const params = new Parameters();
+      const conditions = [`e.${quote(columnOf(meta, 'id'))} = ${params.take()}::uuid`, conditionSql(meta, visible as FilterQuery<object>, 'e', params)];
+      const parentId = `select e.${quote(columnOf(meta, parent.property))} from ${quote(meta.tableName)} as e where ${conditions.filter(Boolean).join(' and ')}`;
+      return `select 1 from ${quote(parentMeta.tableName)} as p where p.${quote(columnOf(parentMeta, 'id'))} = (${parentId}) for share`;
+    },
+    'write',
+  );
+  await transactionRows(em, statement, values);
+}
+
 /** What one change of records' trash columns writes. */
 export interface TrashColumnsChange {
   ids: readonly string[];

@@ -3,7 +3,6 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditAction } from '../audit/audit-event.entity';
 import { AuditLog } from '../audit/audit.service';
 import { ConflictError, ForbiddenError, NotFoundError, PreconditionFailedError, RecordsNotFoundError } from '../errors';
-import { columnName } from '../db/columns';
 import { readByIds } from '../db/compiled/keyset-reads';
 import { filterCondition, metadataOf } from '../db/compiled/read-sql';
 import { isUuid, newId } from '../db/ids';
@@ -29,7 +28,7 @@ import {
 } from './restore-set';
 import type { RequiredParent, TrashPolicy } from './trash-policy';
 import { SOFT_DELETE_FILTER, withoutSoftDelete, type TrashableEntity } from './trashable.entity';
-import { changeTrashColumns, lockForChange } from './trash-statements';
+import { changeTrashColumns, lockForChange, shareLockParentOf } from './trash-statements';
 import { clashError, transactionalJudgedByUniqueIndexes } from './unique-violation';
 
 const DAY_MS = 86_400_000;
@@ -461,17 +460,8 @@ export class TrashService<T extends TrashableEntity> {
 
   /** Share-locks the parents of the record first, keeping the parent-before-child lock order. */
   private async lockParentsOf(em: EntityManager, id: string): Promise<void> {
-    const parents = this.policy.requiresLive();
-    if (parents.length === 0) return;
-    const columns = parents.map((parent) => columnName(em, this.policy.entity, parent.property));
-    const [row] = await em
-      .createQueryBuilder(this.policy.entity, 'e')
-      .select(columns)
-      .where({ $and: [{ id }, this.visibleToChange()] } as FilterQuery<T>)
-      .execute<Record<string, string>[]>('all', false);
-    if (!row) return;
-    for (const [index, parent] of parents.entries()) {
-      if (row[columns[index]]) await this.lockParent(em, parent, row[columns[index]]);
+    for (const parent of this.policy.requiresLive()) {
+      await shareLockParentOf(em, this.policy.entity, { entity: parent.policy.entity, property: parent.property }, id, this.visibleToChange());
     }
   }
 
