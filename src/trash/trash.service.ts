@@ -215,16 +215,7 @@ export class TrashService<T extends TrashableEntity> {
       if (record.deletedAt) return record;
       const now = this.context.clock();
       const trashColumns = this.trashColumns(now, reason);
-      const cascaded = await changeTrashColumns(em, this.policy, {
-        ids: [id],
-        columns: trashColumns,
-        children: { live: true },
-        now,
-        audit: this.audit.values(
-          { action: AuditAction.DELETE, entityType: this.policy.typeName, deletionId: trashColumns.deletionId, reason: trashColumns.deleteReason },
-          [{ entityId: id }],
-        ),
-      }).then((taken) => taken.get(id) ?? 0);
+      const cascaded = (await this.trashRows(em, [id], trashColumns, now)).get(id) ?? 0;
       Object.assign(record, trashColumns, { updatedAt: now, version: record.version + 1 });
       change = this.change('DELETE', record, trashColumns.deletionId, 1 + cascaded);
       return record;
@@ -357,16 +348,7 @@ export class TrashService<T extends TrashableEntity> {
       const now = this.context.clock();
       const trashColumns = this.trashColumns(now, reason);
       const liveIds = live.map((record) => record.id);
-      const cascaded = await changeTrashColumns(em, this.policy, {
-        ids: liveIds,
-        columns: trashColumns,
-        children: { live: true },
-        now,
-        audit: this.audit.values(
-          { action: AuditAction.DELETE, entityType: this.policy.typeName, deletionId: trashColumns.deletionId, reason: trashColumns.deleteReason },
-          liveIds.map((entityId) => ({ entityId })),
-        ),
-      });
+      const cascaded = await this.trashRows(em, liveIds, trashColumns, now);
       let affected = 0;
       for (const record of live) {
         Object.assign(record, trashColumns, { updatedAt: now, version: record.version + 1 });
@@ -389,6 +371,24 @@ export class TrashService<T extends TrashableEntity> {
       deletionId: newId(),
       purgeAt: this.context.trash.retentionDays > 0 ? new Date(now.getTime() + this.context.trash.retentionDays * DAY_MS) : null,
     };
+  }
+
+  /**
+   * Moves the records, and their live children, to the trash under one trash
+   * operation's columns, with one DELETE event per record, in one statement;
+   * returns how many children each record took along.
+   */
+  private trashRows(em: EntityManager, ids: string[], trashColumns: ReturnType<TrashService<T>['trashColumns']>, now: Date): Promise<Map<string, number>> {
+    return changeTrashColumns(em, this.policy, {
+      ids,
+      columns: trashColumns,
+      children: { live: true },
+      now,
+      audit: this.audit.values(
+        { action: AuditAction.DELETE, entityType: this.policy.typeName, deletionId: trashColumns.deletionId, reason: trashColumns.deleteReason },
+        ids.map((entityId) => ({ entityId })),
+      ),
+    });
   }
 
   /** The records with these ids, live or trashed, locked in id order (so concurrent bulk calls cannot deadlock), unmanaged. */
