@@ -39,7 +39,7 @@ export function auditInsertSql(
   params: NamedParameters,
   options: { computed?: Partial<Record<keyof AuditEvent, string>>; joins?: string; perEvent?: readonly string[] },
 ): string {
-  const columns = meta.props.filter((prop) => prop.fieldNames?.length === 1 && prop.kind === ReferenceKind.SCALAR);
+  const columns = eventColumns(meta);
   const computed = (options.computed ?? {}) as Record<string, string | undefined>;
   const perEvent = options.perEvent ?? PER_EVENT;
   const arrays = perEvent.map((property) => params.take(`audit.${property}`, `${columnTypeOf(meta, property)}[]`));
@@ -52,9 +52,9 @@ export function auditInsertSql(
     select ${values.join(', ')} from unnest(${arrays.join(', ')}) as "event"(${perEvent.map((property) => quote(property)).join(', ')})${options.joins ? ` ${options.joins}` : ''}`;
 }
 
-/** Every column of an audit event, for events written whole by `AuditLog.write`. */
-function eventColumns(meta: EntityMetadata): string[] {
-  return meta.props.filter((prop) => prop.fieldNames?.length === 1 && prop.kind === ReferenceKind.SCALAR).map((prop) => prop.name);
+/** Every column of an audit event. */
+function eventColumns(meta: EntityMetadata) {
+  return meta.props.filter((prop) => prop.fieldNames?.length === 1 && prop.kind === ReferenceKind.SCALAR);
 }
 
 /** The renames as an event stores them; null for none. */
@@ -62,6 +62,11 @@ function renameList(renames: AuditEntry['renames']): AuditRename[] | null {
   return renames?.length
     ? renames.map((rename) => ({ entityType: rename.item.constructor.name, entityId: rename.item.id, field: rename.field, from: rename.from, to: rename.to }))
     : null;
+}
+
+/** A value bound to a compiled INSERT: the renames list as JSON text (pg would send an array as a PostgreSQL array). */
+function bound(property: string, value: unknown): unknown {
+  return property === 'renames' && value ? JSON.stringify(value) : (value ?? null);
 }
 
 /** Writes audit events inside the caller's transaction, and lists them. */
@@ -82,17 +87,10 @@ export class AuditLog {
   async write(em: EntityManager, entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const meta = em.getMetadata().get(AuditEvent.name);
-    const { statement, params } = compiledNamedStatement('auditEvents', (params) => auditInsertSql(meta, params, { perEvent: eventColumns(meta) }), 'write');
-    const events = entries.map((entry) => ({ ...this.eventOf(entry), id: newId() }));
-    const values = Object.fromEntries(
-      eventColumns(meta).map((property) => [
-        `audit.${property}`,
-        events.map((event) => {
-          const value = (event as Record<string, unknown>)[property] ?? null;
-          return property === 'renames' && value ? JSON.stringify(value) : value;
-        }),
-      ]),
-    );
+    const properties = eventColumns(meta).map((prop) => prop.name);
+    const { statement, params } = compiledNamedStatement('auditEvents', (params) => auditInsertSql(meta, params, { perEvent: properties }), 'write');
+    const events: Array<Record<string, unknown>> = entries.map((entry) => ({ ...this.eventOf(entry), id: newId() }));
+    const values = Object.fromEntries(properties.map((property) => [`audit.${property}`, events.map((event) => bound(property, event[property]))]));
     await transactionRows(em, statement, params.valuesOf(values));
   }
 
@@ -107,10 +105,7 @@ export class AuditLog {
       ...Object.fromEntries(Object.entries(shared).map(([property, value]) => [`audit.${property}`, value])),
       'audit.id': records.map(() => newId()),
       'audit.entityId': records.map((record) => record.entityId),
-      'audit.renames': records.map((record) => {
-        const renames = renameList(record.renames);
-        return renames ? JSON.stringify(renames) : null;
-      }),
+      'audit.renames': records.map((record) => bound('renames', renameList(record.renames))),
     };
   }
 

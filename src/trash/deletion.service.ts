@@ -7,11 +7,9 @@ import {
   applyRenames,
   findBlockingParents,
   findLiveClashes,
-  liveColumns,
   loadSelection,
   OnConflict,
   resolveClashes,
-  restoreSelection,
   type RestoreConflict,
   type RestoreRename,
   type RestoreSelection,
@@ -20,6 +18,7 @@ import type { ServiceContext } from '../service-context';
 import type { AnyTrashPolicy } from './trash-policy';
 import type { RestorePlan } from './trash.service';
 import type { TrashableEntity } from './trashable.entity';
+import { restoreDeletionRows } from './trash-statements';
 import { clashError, transactionalJudgedByUniqueIndexes } from './unique-violation';
 
 /** What undoing one deletion brought back. */
@@ -78,8 +77,10 @@ export class DeletionService {
         await applyRenames(em, plan.renames);
         const now = this.context.clock();
         const restoredPerPolicy = new Map<AnyTrashPolicy, number>();
-        for (const selection of plan.set) restoredPerPolicy.set(selection.policy, await restoreSelection(em, selection, now));
-        for (const item of plan.items) Object.assign(item, liveColumns, { updatedAt: now, version: item.version + 1 });
+        for (const { policy } of plan.set) {
+          const records = plan.items.filter((item) => item instanceof policy.entity);
+          restoredPerPolicy.set(policy, await restoreDeletionRows(em, policy, deletionId, records, now));
+        }
         await this.audit.write(em, this.auditEntries(deletionId, plan));
         return { plan, restoredPerPolicy };
       },

@@ -235,23 +235,3 @@ export async function applyRenames(em: EntityManager, renames: readonly RestoreR
     (rename.item as unknown as Record<string, unknown>)[rename.field] = rename.to;
   }
 }
-
-/** The trash columns of a live record. */
-export const liveColumns = { deletedAt: null, deletedBy: null, deleteReason: null, deletionId: null, purgeAt: null } as const;
-
-/** Takes the selected rows out of the trash with one UPDATE, as a change (version +1); returns the rows touched. */
-export async function restoreSelection(em: EntityManager, selection: RestoreSelection, now: Date): Promise<number> {
-  const entity = selection.policy.entity;
-  const column = (property: string) => `"${columnName(em, entity, property)}"`;
-  const cleared = Object.keys(liveColumns).map((property) => `${column(property)} = null`);
-  const { sql, params } = selectionSql(em, selection, 'e');
-  const [restored] = await run<{ rows: number }>(
-    em,
-    `with "restored" as (
-       update "${tableOf(em, selection.policy)}" as e set ${cleared.join(', ')}, ${column('updatedAt')} = ?, ${column('version')} = ${column('version')} + 1
-        where ${sql} returning 1)
-     select count(*)::int as "rows" from "restored"`,
-    [now, ...params],
-  );
-  return restored.rows;
-}

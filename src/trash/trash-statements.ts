@@ -18,6 +18,7 @@ import {
 } from '../db/compiled/read-sql';
 import { transactionRows } from '../db/compiled/transaction-statements';
 import type { AnyTrashPolicy } from './trash-policy';
+import type { TrashableEntity } from './trashable.entity';
 
 /**
  * The statements of records' trips to the trash and back, and of purges,
@@ -36,7 +37,26 @@ export interface TrashColumns {
   purgeAt: Date | null;
 }
 
-const trashProperties: ReadonlyArray<keyof TrashColumns> = ['deletedAt', 'deletedBy', 'deleteReason', 'deletionId', 'purgeAt'];
+/** The trash columns of a live record. */
+export const liveColumns: Readonly<TrashColumns> = { deletedAt: null, deletedBy: null, deleteReason: null, deletionId: null, purgeAt: null };
+
+const trashProperties = Object.keys(liveColumns) as Array<keyof TrashColumns>;
+
+/**
+ * The records with the ids bound first (an array) that `visible` lets the
+ * principal see, as a condition on alias `e`: the statement's cache key and
+ * its values, the ids first.
+ */
+function visibleWithIds<T extends object>(meta: EntityMetadata, ids: readonly string[], visible: FilterQuery<T>) {
+  const values: unknown[] = [ids];
+  const shape = conditionShape(visible as FilterQuery<object>, values);
+  const where = () => {
+    const params = new Parameters();
+    const conditions = [`e.${quote(columnOf(meta, 'id'))} = any(${params.take()}::uuid[])`, conditionSql(meta, visible as FilterQuery<object>, 'e', params)];
+    return conditions.filter(Boolean).join(' and ');
+  };
+  return { key: shape.key, values, where };
+}
 
 /**
  * The records with these ids that `visible` lets the principal see, locked
@@ -45,19 +65,13 @@ const trashProperties: ReadonlyArray<keyof TrashColumns> = ['deletedAt', 'delete
  */
 export async function lockForChange<T extends object>(em: EntityManager, entity: EntityClass<T>, ids: readonly string[], visible: FilterQuery<T>): Promise<T[]> {
   const meta = metadataOf(em.getMetadata(), entity);
-  const values: unknown[] = [ids];
-  const shape = conditionShape(visible as FilterQuery<object>, values);
+  const records = visibleWithIds(meta, ids, visible);
   const statement = compiledStatement(
-    `lockForChange:${entity.name}:${shape.key}`,
-    () => {
-      const params = new Parameters();
-      const id = `e.${quote(columnOf(meta, 'id'))}`;
-      const conditions = [`${id} = any(${params.take()}::uuid[])`, conditionSql(meta, visible as FilterQuery<object>, 'e', params)];
-      return `select ${selectList(meta, 'e')} from ${quote(meta.tableName)} as e where ${conditions.filter(Boolean).join(' and ')} order by ${id} for update`;
-    },
+    `lockForChange:${entity.name}:${records.key}`,
+    () => `select ${selectList(meta, 'e')} from ${quote(meta.tableName)} as e where ${records.where()} order by e.${quote(columnOf(meta, 'id'))} for update`,
     'write',
   );
-  const rows = await transactionRows<Record<string, unknown>>(em, statement, values);
+  const rows = await transactionRows<Record<string, unknown>>(em, statement, records.values);
   return rows.map((row) => rowToEntity(meta, entity, row));
 }
 
@@ -75,25 +89,23 @@ export async function shareLockParentOf<T extends object>(
   visible: FilterQuery<T>,
 ): Promise<void> {
   const meta = metadataOf(em.getMetadata(), entity);
-  const values: unknown[] = [id];
-  const shape = conditionShape(visible as FilterQuery<object>, values);
+  const record = visibleWithIds(meta, [id], visible);
   const statement = compiledStatement(
-    `shareLockParentOf:${entity.name}:${parent.property}:${shape.key}`,
+    `shareLockParentOf:${entity.name}:${parent.property}:${record.key}`,
     () => {
       const parentMeta = metadataOf(em.getMetadata(), parent.entity);
-      const params = new Parameters();
-      const conditions = [`e.${quote(columnOf(meta, 'id'))} = ${params.take()}::uuid`, conditionSql(meta, visible as FilterQuery<object>, 'e', params)];
-      const parentId = `select e.${quote(columnOf(meta, parent.property))} from ${quote(meta.tableName)} as e where ${conditions.filter(Boolean).join(' and ')}`;
+      const parentId = `select e.${quote(columnOf(meta, parent.property))} from ${quote(meta.tableName)} as e where ${record.where()}`;
       return `select 1 from ${quote(parentMeta.tableName)} as p where p.${quote(columnOf(parentMeta, 'id'))} = (${parentId}) for share`;
     },
     'write',
   );
-  await transactionRows(em, statement, values);
+  await transactionRows(em, statement, record.values);
 }
 
 /** What one change of records' trash columns writes. */
 export interface TrashColumnsChange {
-  ids: readonly string[];
+  /** Locked already; left as the statement leaves their rows (trash columns, `updatedAt`, `version`). */
+  records: readonly TrashableEntity[];
   /** The new trash columns, of the records and of the children they take along. */
   columns: TrashColumns;
   /**
@@ -119,24 +131,55 @@ export async function changeTrashColumns(em: EntityManager, policy: AnyTrashPoli
   const values = params.valuesOf({
     ...change.audit,
     ...change.columns,
-    ids: change.ids,
+    ids: change.records.map((record) => record.id),
     now: change.now,
     trashedBy: 'trashedBy' in change.children ? change.children.trashedBy : null,
   });
   const rows = await transactionRows<{ id: string; cascaded: number }>(em, statement, values);
+  applyChange(change.records, change.columns, change.now);
   return new Map(rows.map((row) => [row.id, row.cascaded]));
+}
+
+/**
+ * Takes every row of `policy`'s table that the deletion took out of the trash
+ * (restoreDeletion), as a change, with one UPDATE; `records` are those rows,
+ * locked already. Returns the rows touched.
+ */
+export async function restoreDeletionRows(em: EntityManager, policy: AnyTrashPolicy, deletionId: string, records: readonly TrashableEntity[], now: Date): Promise<number> {
+  const { statement, params } = compiledNamedStatement(
+    `restoreDeletion:${policy.typeName}`,
+    (params) => {
+      const meta = metadataOf(em.getMetadata(), policy.entity);
+      const column = (property: string) => quote(columnOf(meta, property));
+      return `with "restored" as (update ${quote(meta.tableName)} set ${changeAssignments(meta, params)}
+          where ${column('deletionId')} = ${params.take('trashedBy', columnTypeOf(meta, 'deletionId'))} and ${column('deletedAt')} is not null returning 1)
+        select count(*)::int as "rows" from "restored"`;
+    },
+    'write',
+  );
+  const [restored] = await transactionRows<{ rows: number }>(em, statement, params.valuesOf({ ...liveColumns, now, trashedBy: deletionId }));
+  applyChange(records, liveColumns, now);
+  return restored.rows;
+}
+
+/** The objects of changed records, as the statement left their rows. */
+function applyChange(records: readonly TrashableEntity[], columns: Readonly<TrashColumns>, now: Date): void {
+  for (const record of records) Object.assign(record, columns, { updatedAt: now, version: record.version + 1 });
+}
+
+/** The SET list of a change of the trash columns (bound by name), `updatedAt` (bound as `now`) and `version + 1`. */
+function changeAssignments(meta: EntityMetadata, params: NamedParameters): string {
+  const column = (property: string) => quote(columnOf(meta, property));
+  return [
+    ...trashProperties.map((property) => `${column(property)} = ${params.take(property, columnTypeOf(meta, property))}`),
+    `${column('updatedAt')} = ${params.take('now', columnTypeOf(meta, 'updatedAt'))}`,
+    `${column('version')} = ${column('version')} + 1`,
+  ].join(', ');
 }
 
 function changeSql(em: EntityManager, policy: AnyTrashPolicy, direction: 'trash' | 'restore', params: NamedParameters): string {
   const metadata = em.getMetadata();
-  const assignments = (meta: EntityMetadata) => {
-    const column = (property: string) => quote(columnOf(meta, property));
-    return [
-      ...trashProperties.map((property) => `${column(property)} = ${params.take(property, columnTypeOf(meta, property))}`),
-      `${column('updatedAt')} = ${params.take('now', columnTypeOf(meta, 'updatedAt'))}`,
-      `${column('version')} = ${column('version')} + 1`,
-    ].join(', ');
-  };
+  const assignments = (meta: EntityMetadata) => changeAssignments(meta, params);
   const children = policy.cascadesTo().map((child, index) => {
     const meta = metadataOf(metadata, child.policy.entity);
     const column = (property: string) => quote(columnOf(meta, property));

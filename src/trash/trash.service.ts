@@ -18,7 +18,6 @@ import {
   applyRenames,
   findBlockingParents,
   findLiveClashes,
-  liveColumns,
   loadSelection,
   OnConflict,
   resolveClashes,
@@ -28,7 +27,7 @@ import {
 } from './restore-set';
 import type { RequiredParent, TrashPolicy } from './trash-policy';
 import { SOFT_DELETE_FILTER, withoutSoftDelete, type TrashableEntity } from './trashable.entity';
-import { changeTrashColumns, lockForChange, shareLockParentOf } from './trash-statements';
+import { changeTrashColumns, liveColumns, lockForChange, shareLockParentOf, type TrashColumns } from './trash-statements';
 import { clashError, transactionalJudgedByUniqueIndexes } from './unique-violation';
 
 const DAY_MS = 86_400_000;
@@ -215,8 +214,7 @@ export class TrashService<T extends TrashableEntity> {
       if (record.deletedAt) return record;
       const now = this.context.clock();
       const trashColumns = this.trashColumns(now, reason);
-      const cascaded = (await this.trashRows(em, [id], trashColumns, now)).get(id) ?? 0;
-      Object.assign(record, trashColumns, { updatedAt: now, version: record.version + 1 });
+      const cascaded = (await this.trashRows(em, [record], trashColumns, now)).get(id) ?? 0;
       change = this.change('DELETE', record, trashColumns.deletionId, 1 + cascaded);
       return record;
     });
@@ -298,13 +296,12 @@ export class TrashService<T extends TrashableEntity> {
         const deletionId = record.deletionId;
         const now = this.context.clock();
         const cascaded = await changeTrashColumns(em, this.policy, {
-          ids: [id],
+          records: [record],
           columns: liveColumns,
           children: { trashedBy: deletionId! },
           now,
           audit: this.audit.values({ action: AuditAction.RESTORE, entityType: this.policy.typeName, deletionId }, [{ entityId: id, renames: obstacles.renames }]),
         }).then((taken) => taken.get(id) ?? 0);
-        Object.assign(record, liveColumns, { updatedAt: now, version: record.version + 1 });
         change = this.change('RESTORE', record, deletionId, 1 + cascaded);
         return record;
       },
@@ -348,12 +345,8 @@ export class TrashService<T extends TrashableEntity> {
       const now = this.context.clock();
       const trashColumns = this.trashColumns(now, reason);
       const liveIds = live.map((record) => record.id);
-      const cascaded = await this.trashRows(em, liveIds, trashColumns, now);
-      let affected = 0;
-      for (const record of live) {
-        Object.assign(record, trashColumns, { updatedAt: now, version: record.version + 1 });
-        affected += 1 + (cascaded.get(record.id) ?? 0);
-      }
+      const cascaded = await this.trashRows(em, live, trashColumns, now);
+      const affected = live.reduce((sum, record) => sum + 1 + (cascaded.get(record.id) ?? 0), 0);
       const ownerIds = live.map((record) => this.policy.ownerOf(record));
       change = { action: 'DELETE', entityType: this.policy.typeName, ids: liveIds, ownerIds, deletionId: trashColumns.deletionId, affected, actorId: this.access.actorId };
       return { deletionId: trashColumns.deletionId, trashed: live, alreadyTrashed, affected };
@@ -378,15 +371,15 @@ export class TrashService<T extends TrashableEntity> {
    * operation's columns, with one DELETE event per record, in one statement;
    * returns how many children each record took along.
    */
-  private trashRows(em: EntityManager, ids: string[], trashColumns: ReturnType<TrashService<T>['trashColumns']>, now: Date): Promise<Map<string, number>> {
+  private trashRows(em: EntityManager, records: T[], trashColumns: TrashColumns, now: Date): Promise<Map<string, number>> {
     return changeTrashColumns(em, this.policy, {
-      ids,
+      records,
       columns: trashColumns,
       children: { live: true },
       now,
       audit: this.audit.values(
         { action: AuditAction.DELETE, entityType: this.policy.typeName, deletionId: trashColumns.deletionId, reason: trashColumns.deleteReason },
-        ids.map((entityId) => ({ entityId })),
+        records.map((record) => ({ entityId: record.id })),
       ),
     });
   }
