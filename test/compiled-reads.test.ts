@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { readJson } from '../src/db/compiled/json-reads';
 import {
   readByIds,
   readKeysetCount,
@@ -10,6 +12,7 @@ import {
   readKeysetRowsWithChildren,
 } from '../src/db/compiled/keyset-reads';
 import { ReadExecutor } from '../src/db/compiled/read-executor';
+import { compiledStatement, MAX_PREPARED_STATEMENTS } from '../src/db/compiled/read-sql';
 import { countKeysetRows, countKeysetRowsPerParent, findKeysetRows, findKeysetRowsPerParent, type Cursor, type KeysetOrder } from '../src/db/keyset';
 import { Post } from '../src/modules/post/post.entity';
 import { User } from '../src/modules/user/user.entity';
@@ -150,4 +153,57 @@ describe('the compiled reads select what the ORM path selects: same rows, same o
       }
     });
   }
+});
+
+describe('prepared statements are planned once per connection', () => {
+  it('a page, a page after a cursor and a rendered page run a cached plan after their first runs', async () => {
+    // PostgreSQL keeps re-planning a statement whose generic plan it estimates dearer than the plans made for its values,
+    // which only shows on a table of some size: this test comes last and adds 20,000 live users.
+    const connection = orm.em.fork().getConnection();
+    await connection.execute(`
+      insert into users (id, created_at, updated_at, version, username, email)
+      select gen_random_uuid(), timestamptz '2025-01-01' - make_interval(secs => i), now(), 1, 'bulk_' || i, 'bulk_' || i || '@example.com'
+        from generate_series(1, 20000) as i`);
+    await connection.execute('analyze users');
+    // One connection of its own, so that its prepared statements can be inspected.
+    const client = new pg.Client({ connectionString: orm.config.getClientUrl() });
+    await client.connect();
+    try {
+      const reads = new ReadExecutor(fork(), (work) => work(client));
+      const query = { entity: User, order: trashOrder<User>('live'), where: {}, first: 7 };
+      const cursor = await cursorInto(query, 3);
+      const rendered = {
+        kind: 'connection' as const,
+        connection: {
+          sources: [{ query: { ...query, after: null } as never }],
+          fields: [{ key: 'nodes', value: { kind: 'nodes' as const, node: { entity: User, fields: [{ key: 'id', value: { kind: 'column' as const, property: 'id' } }] } } }],
+        },
+      };
+      for (let run = 0; run < 12; run += 1) {
+        await readKeysetRows(reads, { ...query, after: null });
+        await readKeysetRows(reads, { ...query, after: cursor });
+        await readJson(reads, [rendered]);
+      }
+      const { rows } = await client.query<{ name: string; generic_plans: string; custom_plans: string }>(
+        'select name, generic_plans, custom_plans from pg_prepared_statements',
+      );
+      expect(rows).toHaveLength(3);
+      // PostgreSQL makes custom plans for the first five runs, then keeps its generic plan if it costs no more.
+      for (const row of rows) {
+        expect(Number(row.custom_plans), row.name).toBeLessThanOrEqual(5);
+        expect(Number(row.generic_plans), row.name).toBeGreaterThanOrEqual(7);
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
+  it(`are bounded (${MAX_PREPARED_STATEMENTS} named): past that, a new shape runs unnamed, and those named before keep their names`, () => {
+    const first = compiledStatement('bound-test:0', () => 'select 0');
+    expect(first.name).toMatch(/^read_/);
+    let index = 1;
+    for (; compiledStatement(`bound-test:${index}`, () => `select ${index}`).name !== undefined; index += 1) expect(index).toBeLessThan(MAX_PREPARED_STATEMENTS);
+    expect(compiledStatement(`bound-test:${index + 1}`, () => 'select -1')).toEqual({ text: 'select -1' });
+    expect(compiledStatement('bound-test:0', () => 'select 0')).toBe(first);
+  });
 });

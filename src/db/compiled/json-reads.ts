@@ -1,6 +1,6 @@
 import type { EntityClass, EntityMetadata, FilterQuery, MetadataStorage } from '@mikro-orm/core';
 import type { KeysetQuery } from '../keyset';
-import { countSql, pageShape, pageSql, whereOf } from './keyset-reads';
+import { countSql, pageLimit, pageShape, pageSql, whereOf } from './keyset-reads';
 import type { PreparedRead, ReadExecutor } from './read-executor';
 import { columnOf, conditionShape, conditionSql, literal, metadataOf, Parameters, quote, statementName } from './read-sql';
 
@@ -233,21 +233,20 @@ class JsonSql {
   private connection(shape: ConnectionShape, parentId: string | undefined): string {
     const [{ query }] = shape.sources;
     if (shape.parentProperty && (!parentId || shape.sources.length !== 1)) throw new Error('json-reads: children are read under their one parent');
-    // Bound when first used: a parameter the text never mentions has no type PostgreSQL could infer.
-    let firstParameter: string | undefined;
-    const first = () => (firstParameter ??= `${this.bindings.bind(query.first)}::int`);
+    // Written in the text, like the pages' own limits (see pageLimit).
+    const first = pageLimit(query.first, false);
     const extraRow = shape.fields.some(({ value }) => value.kind === 'pageInfo' && value.fields.some((field) => field.value.kind === 'hasNextPage'));
     // The JSON of each list field's items (nodes, edges), computed per row: a column each.
     const lists = shape.fields.flatMap(({ value }, index) => (value.kind === 'nodes' || value.kind === 'edges' ? [{ index, value }] : []));
     const rows = shape.sources.map((source) => this.sourceRows(shape, source, lists, parentId, extraRow));
     const merged = this.alias('m');
-    const limit = shape.sources.length > 1 ? ` order by "__sort" desc, "__id" desc limit ${extraRow ? `${first()} + 1` : first()}` : '';
+    const limit = shape.sources.length > 1 ? ` order by "__sort" desc, "__id" desc limit ${pageLimit(first, extraRow)}` : '';
     const from = shape.sources.length > 1 ? `select * from (${rows.map((row) => `(${row})`).join(' union all ')}) as u${limit}` : rows[0];
     const order = `${merged}."__sort" desc, ${merged}."__id" desc`;
     // The page's items as a JSON array, without the extra row.
     const list = (column: string) =>
       extraRow
-        ? `coalesce('[' || array_to_string((array_agg(${merged}.${column} order by ${order}))[1:${first()}], ',') || ']', '[]')`
+        ? `coalesce('[' || array_to_string((array_agg(${merged}.${column} order by ${order}))[1:${first}], ',') || ']', '[]')`
         : `coalesce('[' || string_agg(${merged}.${column}, ',' order by ${order}) || ']', '[]')`;
     const fields = shape.fields.map(({ key, value }, index): [string, string] => {
       switch (value.kind) {
@@ -258,9 +257,9 @@ class JsonSql {
           const info = value.fields.map(({ key: infoKey, value: infoValue }): [string, string] => [
             infoKey,
             infoValue.kind === 'hasNextPage'
-              ? `(count(*) > ${first()})::text`
+              ? `(count(*) > ${first})::text`
               : infoValue.kind === 'endCursor'
-                ? `coalesce('"' || (array_agg(${this.cursor(query, merged)} order by ${order}))[least(count(*), ${first()})] || '"', 'null')`
+                ? `coalesce('"' || (array_agg(${this.cursor(query, merged)} order by ${order}))[least(count(*), ${first})] || '"', 'null')`
                 : literal(JSON.stringify(infoValue.value)),
           ]);
           return [key, JsonText.object(info)];
@@ -291,7 +290,7 @@ class JsonSql {
     const id = quote(columnOf(meta, 'id'));
     const parent = shape.parentProperty ? [`${table}.${quote(columnOf(meta, shape.parentProperty))} = ${parentId}`] : [];
     // Bound in pageSql's order, with nothing in between.
-    const from = pageSql(meta, table, query, this.bindings, parent);
+    const from = pageSql(meta, table, query, this.bindings, parent, extraRow);
     pageShape(query, this.bindings.values, extraRow);
     const items = lists.map(({ index, value }) => {
       const item =

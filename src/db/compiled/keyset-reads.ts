@@ -33,8 +33,23 @@ export function countSql(meta: EntityMetadata, alias: string, query: Omit<Keyset
   return `select count(*) from ${quote(meta.tableName)} as ${alias}${conditions.length > 0 ? ` where ${conditions.join(' and ')}` : ''}`;
 }
 
+/**
+ * A page's row limit, written into the statement's text rather than bound:
+ * `first + 1` (the extra row tells whether a next page exists) unless
+ * `extraRow` is false. Bound as a parameter, PostgreSQL would plan the
+ * statement at every run: a generic plan costed for an unknown limit (a
+ * tenth of the table) never beats the plan made for the actual one, so the
+ * prepared statement would be re-planned each time, which cost more than
+ * executing it. With the number in the text, the plan is made once per
+ * connection. Page sizes are few and bounded (`MAX_PAGE_SIZE`).
+ */
+export function pageLimit(first: number, extraRow = true): number {
+  if (!Number.isSafeInteger(first) || first < 0) throw new Error(`Invalid page size ${first}`);
+  return extraRow ? first + 1 : first;
+}
+
 /** `where <condition> [and (sort, id) < (cursor)] order by sort desc, id desc limit n`, for alias `alias`. */
-export function pageSql(meta: EntityMetadata, alias: string, query: KeysetQuery<{ id: string }>, params: Parameters, extra: string[] = []): string {
+export function pageSql(meta: EntityMetadata, alias: string, query: KeysetQuery<{ id: string }>, params: Parameters, extra: string[] = [], extraRow = true): string {
   const sort = `${alias}.${quote(columnOf(meta, query.order.sortProperty))}`;
   const id = `${alias}.${quote(columnOf(meta, 'id'))}`;
   const conditions = [conditionSql(meta, whereOf(query), alias, params), ...extra];
@@ -43,19 +58,19 @@ export function pageSql(meta: EntityMetadata, alias: string, query: KeysetQuery<
     conditions.push(`(${sort}, ${id}) < (${params.take()}::${columnTypeOf(meta, query.order.sortProperty)}, ${params.take()}::uuid)`);
   }
   const where = conditions.filter((condition) => condition !== '');
-  return `from ${quote(meta.tableName)} as ${alias}${where.length > 0 ? ` where ${where.join(' and ')}` : ''} order by ${sort} desc, ${id} desc limit ${params.take()}`;
+  return `from ${quote(meta.tableName)} as ${alias}${where.length > 0 ? ` where ${where.join(' and ')}` : ''} order by ${sort} desc, ${id} desc limit ${pageLimit(query.first, extraRow)}`;
 }
 
 /**
- * A page's statement key (its shape without values) and the values `pageSql`
- * binds, in its order, after any given in `values`: one walk of its conditions.
- * The limit is `first + 1` (the extra row tells whether a next page exists) unless `extraRow` is false.
+ * A page's statement key (its shape without values, its limit included) and
+ * the values `pageSql` binds, in its order, after any given in `values`: one
+ * walk of its conditions.
  */
 export function pageShape(query: KeysetQuery<{ id: string }>, values: unknown[] = [], extraRow = true): ConditionShape {
   const condition = conditionShape(whereOf(query), values);
   if (query.after != null) values.push(cursorValue(query.after), query.after.id);
-  values.push(extraRow ? query.first + 1 : query.first);
-  return { key: `${query.entity.name}:${query.order.name}:${condition.key}:${query.after != null ? 'after' : 'first'}`, values };
+  const position = query.after != null ? 'after' : 'first';
+  return { key: `${query.entity.name}:${query.order.name}:${condition.key}:${position}:${pageLimit(query.first, extraRow)}`, values };
 }
 
 const cursorValue = (cursor: Cursor) => cursor.sortValue.toISOString();

@@ -221,6 +221,14 @@ export function metadataOf(metadata: MetadataStorage, entity: EntityClass<object
   return metadata.get(entity.name);
 }
 
+/**
+ * Most compiled statements prepared by name. Their shapes are the code's,
+ * but a page's limit is in its text (`pageLimit`), so a shape has a statement
+ * per page size clients ask for, and each named one stays prepared on every
+ * pooled connection that ran it. Past this many, a new one runs unnamed:
+ * parsed and planned at each run, holding nothing.
+ */
+export const MAX_PREPARED_STATEMENTS = 1000;
 const statements = new Map<string, PreparedRead>();
 
 /** A prepared statement's name, derived from its text: equal texts share one, on every connection. */
@@ -233,6 +241,7 @@ export function compiledStatement(key: string, build: () => string, prefix?: str
   let statement = statements.get(key);
   if (!statement) {
     const text = build();
+    if (statements.size >= MAX_PREPARED_STATEMENTS) return { text };
     statement = { name: statementName(text, prefix), text };
     statements.set(key, statement);
   }
