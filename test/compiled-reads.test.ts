@@ -16,7 +16,9 @@ import { compiledStatement, MAX_PREPARED_STATEMENTS } from '../src/db/compiled/r
 import { countKeysetRows, countKeysetRowsPerParent, findKeysetRows, findKeysetRowsPerParent, type Cursor, type KeysetOrder } from '../src/db/keyset';
 import { Post } from '../src/modules/post/post.entity';
 import { User } from '../src/modules/user/user.entity';
+import { userTrashPolicy } from '../src/modules/trash-policies';
 import { RowCounts } from '../src/trash/row-counts';
+import { trashSearchConditions } from '../src/trash/trash-search';
 import { trashedRowsVisibleTo, trashOrder, type TrashVisibility } from '../src/trash/trash-listing';
 import { SOFT_DELETE_FILTER, withoutSoftDelete, type TrashableEntity } from '../src/trash/trashable.entity';
 import { openRecordingDatabase, type RecordingDatabase } from './helpers/orm';
@@ -156,7 +158,7 @@ describe('the compiled reads select what the ORM path selects: same rows, same o
 });
 
 describe('prepared statements are planned once per connection', () => {
-  it('a page, a page after a cursor and a rendered page run a cached plan after their first runs', async () => {
+  it('a page, a page after a cursor and a rendered page run a cached plan after their first runs; a search is planned for each pattern', async () => {
     // PostgreSQL keeps re-planning a statement whose generic plan it estimates dearer than the plans made for its values,
     // which only shows on a table of some size: this test comes last and adds 20,000 live users.
     const connection = orm.em.fork().getConnection();
@@ -179,14 +181,22 @@ describe('prepared statements are planned once per connection', () => {
           fields: [{ key: 'nodes', value: { kind: 'nodes' as const, node: { entity: User, fields: [{ key: 'id', value: { kind: 'column' as const, property: 'id' } }] } } }],
         },
       };
+      // A trash search binds patterns: which plan is right depends on them (a trigram index for a rare one).
+      const search = { ...query, order: trashOrder<User>('trashed'), where: trashSearchConditions(userTrashPolicy, { search: 'bulk_1' }) as FilterQuery<User> };
+      const searched = { ...rendered, connection: { ...rendered.connection, sources: [{ query: { ...search, after: null } as never }] } };
       for (let run = 0; run < 12; run += 1) {
         await readKeysetRows(reads, { ...query, after: null });
         await readKeysetRows(reads, { ...query, after: cursor });
         await readJson(reads, [rendered]);
+        await readKeysetRows(reads, { ...search, after: null });
+        await readKeysetCount(reads, search);
+        await readJson(reads, [searched]);
       }
-      const { rows } = await client.query<{ name: string; generic_plans: string; custom_plans: string }>(
-        'select name, generic_plans, custom_plans from pg_prepared_statements',
+      const { rows } = await client.query<{ name: string; statement: string; generic_plans: string; custom_plans: string }>(
+        'select name, statement, generic_plans, custom_plans from pg_prepared_statements',
       );
+      // The searches ran unnamed, each planned for its pattern: only the three others are kept prepared.
+      expect(rows.filter((row) => row.statement.includes('ilike'))).toEqual([]);
       expect(rows).toHaveLength(3);
       // PostgreSQL makes custom plans for the first five runs, then keeps its generic plan if it costs no more.
       for (const row of rows) {

@@ -8,7 +8,7 @@ import { calibrate, type Calibration } from './calibrate';
 import { createDatabase, databaseExists, databaseUrl, dropDatabase, enableStatStatements, openBenchServer, withClient } from './database';
 import { runLoad, type Target } from './load';
 import { BENCH_ADMIN_ID, BENCH_JWT_SECRET, benchDistDir, DEFAULT_DATABASE_NAME, repoRoot, requireDist } from './paths';
-import { cpuMsOf, memoryOf, runNodeJson, sampleRss, startAppServer, startFloor, type ChildServer } from './processes';
+import { cpuMsOf, databaseCpuMsOf, memoryOf, runNodeJson, sampleRss, startAppServer, startFloor, type ChildServer } from './processes';
 import { summariseAllocations, type AllocationSummary } from './allocations';
 import { takeHeapSnapshot, type HeapSummary } from './heap-snapshot';
 import { summariseProfile, type ProfileSummary } from './profile';
@@ -305,6 +305,7 @@ function summarise(rounds: Measurement[], logged: number): TargetSummary {
   return {
     rps: round(median(rounds.map((m) => m.rps)), 1),
     cpuMsPerRequest: rounds.some((m) => m.cpuMsPerRequest === null) ? null : round(median(rounds.map((m) => m.cpuMsPerRequest!)), 3),
+    databaseCpuMsPerRequest: rounds.some((m) => m.databaseCpuMsPerRequest == null) ? null : round(median(rounds.map((m) => m.databaseCpuMsPerRequest!)), 3),
     p50: round(median(rounds.map((m) => m.p50))),
     p99: round(median(rounds.map((m) => m.p99))),
     statementsPerRequest: perRequest.length > 0 ? round(median(perRequest)) : null,
@@ -376,6 +377,9 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     client = new pg.Client({ connectionString: url });
     await client.connect();
     const db = client;
+    // The database's CPU is measured where it runs on this machine (the embedded cluster, a local server).
+    const backendPid = (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0].pid;
+    const databaseCpuMs = () => databaseCpuMsOf(backendPid);
     const live = dataset.scale - expectedTrashedUsers(dataset);
     const inputs = await scenarioInputs(db, live);
     const scenarioList = allScenarios(inputs).filter((scenario) => selected(scenario.key));
@@ -436,8 +440,10 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       if (statStatements) await db.query('select pg_stat_statements_reset()');
       const rss = sampleRss(child.pid);
       const cpuBefore = cpuMsOf(child.pid);
+      const databaseBefore = databaseCpuMs();
       const result = await runLoad({ ...base, seconds: options.duration });
       const cpuAfter = cpuMsOf(child.pid);
+      const databaseAfter = databaseCpuMs();
       if (target === 'server') serverRequests += result.requests;
       const rssMb = rss.stop();
       // ... and those this measurement left in flight finish before counting ends: they count as sent.
@@ -453,6 +459,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
         statementsPerRequest: calls === null ? null : round(calls / Math.max(result.sent, result.requests)),
         rssMb: round(rssMb, 1),
         cpuMsPerRequest: cpuBefore !== undefined && cpuAfter !== undefined ? round((cpuAfter - cpuBefore) / result.requests, 3) : null,
+        databaseCpuMsPerRequest: databaseBefore !== undefined && databaseAfter !== undefined ? round((databaseAfter - databaseBefore) / result.requests, 3) : null,
         topStatements,
       };
     };
@@ -469,7 +476,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
           log(
             `round ${r}/${options.rounds} ${scenario.key.padEnd(22)} ${target.padEnd(6)} ${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms` +
               (m.statementsPerRequest !== null ? `  ${m.statementsPerRequest} stmt/req` : '') +
-              `  ${m.cpuMsPerRequest ?? 'n/a'} CPU ms/req  RSS ${m.rssMb} MB`,
+              `  ${m.cpuMsPerRequest ?? 'n/a'} CPU ms/req  DB ${m.databaseCpuMsPerRequest ?? 'n/a'} CPU ms/req  RSS ${m.rssMb} MB`,
           );
         }
       }

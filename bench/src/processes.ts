@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchDistDir, distDir, repoRoot, requireDist } from './paths';
 
@@ -177,6 +177,39 @@ export function cpuMsOf(pid: number): number | undefined {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);
     return (ticks * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU time (user + system) the PostgreSQL server of `backendPid` (any of its
+ * backends) has used so far, in ms: its postmaster, every process it runs
+ * (backends, background workers), and those that already exited. Undefined
+ * when that server does not run on this machine (its backend's pid is not a
+ * local postgres process).
+ */
+export function databaseCpuMsOf(backendPid: number): number | undefined {
+  const backend = statOf(backendPid);
+  if (!backend || !backend.command.startsWith('postgres')) return undefined;
+  const postmaster = statOf(backend.parent);
+  if (!postmaster || !postmaster.command.startsWith('postgres')) return undefined;
+  // cutime/cstime: the CPU of children the postmaster has waited for, i.e. backends that ended.
+  let ticks = postmaster.ticks + postmaster.childTicks;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const process = statOf(Number(entry));
+    if (process?.parent === backend.parent) ticks += process.ticks;
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+function statOf(pid: number): { command: string; parent: number; ticks: number; childTicks: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { command, parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), childTicks: Number(fields[13]) + Number(fields[14]) };
   } catch {
     return undefined;
   }

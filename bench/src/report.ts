@@ -123,12 +123,13 @@ export function printReport(run: BenchRun, history: BenchRun[], print: (line: st
     fmt(s.floor.p99, 2),
     fmt(s.ratio, 2),
     `${fmt(s.server.cpuMsPerRequest, 2)} / ${fmt(s.floor.cpuMsPerRequest, 2)}`,
+    `${fmt(s.server.databaseCpuMsPerRequest ?? null, 2)} / ${fmt(s.floor.databaseCpuMsPerRequest ?? null, 2)}`,
     `${fmt(s.server.statementsPerRequest, 1)} / ${fmt(s.server.statementsLogged, 0)}`,
     `${fmt(s.floor.statementsPerRequest, 1)} / ${fmt(s.floor.statementsLogged, 0)}`,
     fmt(s.server.rssMb, 0),
   ]);
   for (const line of table(
-    ['scenario', 'server req/s', 'p50 ms', 'p99 ms', 'floor req/s', 'p50 ms', 'p99 ms', 'ratio', 'CPU ms/req srv/floor', 'server stmts load/log', 'floor stmts', 'server RSS MB'],
+    ['scenario', 'server req/s', 'p50 ms', 'p99 ms', 'floor req/s', 'p50 ms', 'p99 ms', 'ratio', 'CPU ms/req srv/floor', 'DB CPU ms/req srv/floor', 'server stmts load/log', 'floor stmts', 'server RSS MB'],
     rows,
   )) {
     print(line);

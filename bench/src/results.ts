@@ -22,6 +22,12 @@ export interface Measurement extends LoadResult {
   rssMb: number;
   /** CPU time of the target's process per request (user + system), ms; PostgreSQL's time is not included. */
   cpuMsPerRequest: number | null;
+  /**
+   * CPU time of the database server per request (all its processes: backends, background workers), ms;
+   * null when it does not run on this machine. It shares the cores with the target, so it bounds throughput too.
+   * Optional: runs recorded before it was measured lack it.
+   */
+  databaseCpuMsPerRequest?: number | null;
   /** The statements pg_stat_statements saw most often during the measurement. */
   topStatements?: Array<{ calls: number; query: string }>;
 }
@@ -29,6 +35,7 @@ export interface Measurement extends LoadResult {
 export interface TargetSummary {
   rps: number;
   cpuMsPerRequest: number | null;
+  databaseCpuMsPerRequest?: number | null;
   p50: number;
   p99: number;
   statementsPerRequest: number | null;

@@ -118,7 +118,8 @@ export async function readJson(reads: ReadExecutor, roots: RootShape[]): Promise
   const columns = roots.map((root, index) => `(${sql.root(root)}) as "r${index}"`);
   const text = `${sql.withTotals()}select ${columns.join(', ')}`;
   if (sql.bindings.values.length !== sql.bindings.taken) throw new Error('json-reads: bindings out of step with the statement');
-  const statement = renderedStatement(text);
+  // Like the other compiled reads, a statement binding a pattern is planned for each run's values (see plannedFor).
+  const statement = sql.patterns ? { text } : renderedStatement(text);
   const [row] = await reads.rows<Record<string, string | null>>(statement, sql.bindings.values);
   return roots.map((_, index) => row[`r${index}`] ?? 'null');
 }
@@ -195,6 +196,8 @@ function jsonValue(kind: JsonKind, column: string): string {
 
 class JsonSql {
   readonly bindings = new Bindings();
+  /** Whether a condition binds a pattern (see `ConditionShape`). */
+  patterns = false;
   private aliases = 0;
   /**
    * Top-level totals, each computed once however many roots ask for it (aliases
@@ -217,7 +220,7 @@ class JsonSql {
     const alias = this.alias('e');
     const id = this.bindings.bind(root.id);
     const where = conditionSql(meta, root.where, alias, this.bindings);
-    conditionShape(root.where, this.bindings.values);
+    this.patterns ||= conditionShape(root.where, this.bindings.values).patterns;
     const conditions = [`${alias}.${quote(columnOf(meta, 'id'))} = ${id}::uuid`, where].filter(Boolean).join(' and ');
     return `select ${this.object(root.node, alias)} from ${quote(meta.tableName)} as ${alias} where ${conditions}`;
   }
@@ -291,7 +294,7 @@ class JsonSql {
     const parent = shape.parentProperty ? [`${table}.${quote(columnOf(meta, shape.parentProperty))} = ${parentId}`] : [];
     // Bound in pageSql's order, with nothing in between.
     const from = pageSql(meta, table, query, this.bindings, parent, extraRow);
-    pageShape(query, this.bindings.values, extraRow);
+    this.patterns ||= pageShape(query, this.bindings.values, extraRow).patterns;
     const items = lists.map(({ index, value }) => {
       const item =
         value.kind === 'nodes'
@@ -332,7 +335,7 @@ class JsonSql {
     const alias = this.alias('e');
     // Bound in countSql's order, with nothing in between.
     const sql = countSql(meta, alias, query, this.bindings, ofParent(alias));
-    conditionShape(whereOf(query), this.bindings.values);
+    this.patterns ||= conditionShape(whereOf(query), this.bindings.values).patterns;
     return sql;
   }
 

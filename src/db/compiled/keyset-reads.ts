@@ -11,6 +11,7 @@ import {
   filterCondition,
   metadataOf,
   Parameters,
+  plannedFor,
   quote,
   rowToEntity,
   selectList,
@@ -70,7 +71,7 @@ export function pageShape(query: KeysetQuery<{ id: string }>, values: unknown[] 
   const condition = conditionShape(whereOf(query), values);
   if (query.after != null) values.push(cursorValue(query.after), query.after.id);
   const position = query.after != null ? 'after' : 'first';
-  return { key: `${query.entity.name}:${query.order.name}:${condition.key}:${position}:${pageLimit(query.first, extraRow)}`, values };
+  return { key: `${query.entity.name}:${query.order.name}:${condition.key}:${position}:${pageLimit(query.first, extraRow)}`, values, patterns: condition.patterns };
 }
 
 const cursorValue = (cursor: Cursor) => cursor.sortValue.toISOString();
@@ -81,7 +82,7 @@ export async function readKeysetRows<T extends { id: string }>(reads: ReadExecut
   const generic = query as unknown as KeysetQuery<{ id: string }>;
   const page = pageShape(generic);
   const statement = compiledStatement(`page:${page.key}`, () => `select ${selectList(meta, 'e')} ${pageSql(meta, 'e', generic, new Parameters())}`);
-  const rows = await reads.rows<Record<string, unknown>>(statement, page.values);
+  const rows = await reads.rows<Record<string, unknown>>(plannedFor(statement, page), page.values);
   return rows.map((row) => rowToEntity(meta, query.entity, row));
 }
 
@@ -93,7 +94,7 @@ export async function readKeysetCount<T extends { id: string }>(reads: ReadExecu
     countSql(meta, 'e', query as unknown as KeysetQuery<{ id: string }>, new Parameters()),
   );
   return reads.once(statement, shape.values, async () => {
-    const [row] = await reads.rows<{ count: string }>(statement, shape.values);
+    const [row] = await reads.rows<{ count: string }>(plannedFor(statement, shape), shape.values);
     return Number(row.count);
   });
 }
@@ -111,7 +112,7 @@ export async function readKeysetRowsPerParent<T extends { id: string }>(reads: R
     const page = pageSql(meta, 'e', generic, params, [`e.${quote(columnOf(meta, query.parentProperty))} = parent.id`]);
     return `select p.* from unnest(${parentIds}::uuid[]) as parent(id) cross join lateral (select ${selectList(meta, 'e')} ${page}) as p`;
   });
-  const rows = await reads.rows<Record<string, unknown>>(statement, shape.values);
+  const rows = await reads.rows<Record<string, unknown>>(plannedFor(statement, shape), shape.values);
   for (const row of rows) {
     const entity = rowToEntity(meta, query.entity, row);
     const parentId = String(row[query.parentProperty]);
@@ -137,7 +138,7 @@ export async function readKeysetCountPerParent<T extends { id: string }>(
     const conditions = [`${foreignKey} = any(${params.take()}::uuid[])`, conditionSql(meta, whereOf(query), 'e', params)].filter(Boolean);
     return `select ${foreignKey} as "parentId", count(*) as "count" from ${quote(meta.tableName)} as e where ${conditions.join(' and ')} group by ${foreignKey}`;
   });
-  for (const row of await reads.rows<{ parentId: string; count: string }>(statement, shape.values)) counts.set(row.parentId, Number(row.count));
+  for (const row of await reads.rows<{ parentId: string; count: string }>(plannedFor(statement, shape), shape.values)) counts.set(row.parentId, Number(row.count));
   return counts;
 }
 
@@ -204,7 +205,8 @@ export async function readKeysetRowsWithChildren<T extends { id: string }, C ext
     const total = childQuery.total ? `, (${childQuery.total.sql(parentId)}) as "__childTotal"` : '';
     return `select ${selectList(parentMeta, 'e')}, ${children}${total} ${pageSql(parentMeta, 'e', parent, params)}`;
   });
-  const rows = await reads.rows<Record<string, unknown>>(statement, [...childShape.values, ...parentShape.values]);
+  const planned = plannedFor(statement, { ...parentShape, patterns: parentShape.patterns || childShape.patterns });
+  const rows = await reads.rows<Record<string, unknown>>(planned, [...childShape.values, ...parentShape.values]);
   return rows.map((row) => ({
     parent: rowToEntity(parentMeta, parentQuery.entity, row),
     children: (row.__children as Array<Record<string, unknown>>).map((item) => rowToEntity(childMeta, childQuery.entity, item)),
