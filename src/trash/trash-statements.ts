@@ -43,19 +43,41 @@ export const liveColumns: Readonly<TrashColumns> = { deletedAt: null, deletedBy:
 const trashProperties = Object.keys(liveColumns) as Array<keyof TrashColumns>;
 
 /**
- * The records with the ids bound first (an array) that `visible` lets the
- * principal see, as a condition on alias `e`: the statement's cache key and
- * its values, the ids first.
+ * How many records a statement names: one, compared as `= $n`, or any number,
+ * as `= any($n)` with an array. A prepared statement comparing with an array
+ * is planned again at every run: PostgreSQL's generic plan assumes ten
+ * elements, which never costs less than the plan made for the actual array.
+ * With one value, the generic plan is the same as the actual one and is kept,
+ * so a change of one record (the common case) is planned once per connection.
+ */
+type RecordCount = 'one' | 'many';
+
+const countOf = (ids: readonly string[]): RecordCount => (ids.length === 1 ? 'one' : 'many');
+
+/** `column` is one of the records' ids (bound as `id` or `ids`, see `RecordCount`). */
+function amongIds(column: string, params: NamedParameters, count: RecordCount): string {
+  return count === 'one' ? `${column} = ${params.take('id', 'uuid')}` : `${column} = any(${params.take('ids', 'uuid[]')})`;
+}
+
+/** The values `amongIds` binds, by name. */
+const idValues = (ids: readonly string[]) => ({ id: ids[0], ids });
+
+/**
+ * The records with the ids bound first that `visible` lets the principal
+ * see, as a condition on alias `e`: the statement's cache key and its values,
+ * the ids first.
  */
 function visibleWithIds<T extends object>(meta: EntityMetadata, ids: readonly string[], visible: FilterQuery<T>) {
-  const values: unknown[] = [ids];
+  const count = countOf(ids);
+  const values: unknown[] = [count === 'one' ? ids[0] : ids];
   const shape = conditionShape(visible as FilterQuery<object>, values);
   const where = () => {
     const params = new Parameters();
-    const conditions = [`e.${quote(columnOf(meta, 'id'))} = any(${params.take()}::uuid[])`, conditionSql(meta, visible as FilterQuery<object>, 'e', params)];
-    return conditions.filter(Boolean).join(' and ');
+    const id = `e.${quote(columnOf(meta, 'id'))}`;
+    const among = count === 'one' ? `${id} = ${params.take()}::uuid` : `${id} = any(${params.take()}::uuid[])`;
+    return [among, conditionSql(meta, visible as FilterQuery<object>, 'e', params)].filter(Boolean).join(' and ');
   };
-  return { key: shape.key, values, where };
+  return { key: `${count}:${shape.key}`, values, where };
 }
 
 /**
@@ -127,11 +149,13 @@ export interface TrashColumnsChange {
  */
 export async function changeTrashColumns(em: EntityManager, policy: AnyTrashPolicy, change: TrashColumnsChange): Promise<Map<string, number>> {
   const direction = 'live' in change.children ? 'trash' : 'restore';
-  const { statement, params } = compiledNamedStatement(`trashColumns:${policy.typeName}:${direction}`, (params) => changeSql(em, policy, direction, params), 'write');
+  const ids = change.records.map((record) => record.id);
+  const count = countOf(ids);
+  const { statement, params } = compiledNamedStatement(`trashColumns:${policy.typeName}:${direction}:${count}`, (params) => changeSql(em, policy, direction, count, params), 'write');
   const values = params.valuesOf({
     ...change.audit,
     ...change.columns,
-    ids: change.records.map((record) => record.id),
+    ...idValues(ids),
     now: change.now,
     trashedBy: 'trashedBy' in change.children ? change.children.trashedBy : null,
   });
@@ -177,7 +201,7 @@ function changeAssignments(meta: EntityMetadata, params: NamedParameters): strin
   ].join(', ');
 }
 
-function changeSql(em: EntityManager, policy: AnyTrashPolicy, direction: 'trash' | 'restore', params: NamedParameters): string {
+function changeSql(em: EntityManager, policy: AnyTrashPolicy, direction: 'trash' | 'restore', count: RecordCount, params: NamedParameters): string {
   const metadata = em.getMetadata();
   const assignments = (meta: EntityMetadata) => changeAssignments(meta, params);
   const children = policy.cascadesTo().map((child, index) => {
@@ -189,10 +213,10 @@ function changeSql(em: EntityManager, policy: AnyTrashPolicy, direction: 'trash'
         ? `${column('deletedAt')} is null`
         : `${column('deletionId')} = ${params.take('trashedBy', columnTypeOf(meta, 'deletionId'))} and ${column('deletedAt')} is not null`;
     return `"child${index}" as (update ${quote(meta.tableName)} set ${assignments(meta)}
-      where ${parent} = any(${params.take('ids', 'uuid[]')}) and ${selected} returning ${parent} as "parent")`;
+      where ${amongIds(parent, params, count)} and ${selected} returning ${parent} as "parent")`;
   });
   const meta = metadataOf(metadata, policy.entity);
-  const record = `"record" as (update ${quote(meta.tableName)} set ${assignments(meta)} where ${quote(columnOf(meta, 'id'))} = any(${params.take('ids', 'uuid[]')}))`;
+  const record = `"record" as (update ${quote(meta.tableName)} set ${assignments(meta)} where ${amongIds(quote(columnOf(meta, 'id')), params, count)})`;
   const audit = `"audit" as (${auditInsertSql(metadataOf(metadata, AuditEvent), params, {
     computed: { affected: `1 + coalesce("cascaded"."rows", 0)` },
     joins: `left join "cascaded" on "cascaded"."parent" = "event"."entityId"`,
@@ -225,24 +249,25 @@ export interface PurgedRows {
  * Records already gone are left out.
  */
 export async function purgeRows(em: EntityManager, policy: AnyTrashPolicy, ids: readonly string[], audit: Record<string, unknown>): Promise<PurgedRows[]> {
-  const named = compiledNamedStatement(`purge:${policy.typeName}`, (params) => purgeSql(em, policy, params), 'write');
-  return transactionRows<PurgedRows>(em, named.statement, named.params.valuesOf({ ...audit, ids }));
+  const count = countOf(ids);
+  const named = compiledNamedStatement(`purge:${policy.typeName}:${count}`, (params) => purgeSql(em, policy, count, params), 'write');
+  return transactionRows<PurgedRows>(em, named.statement, named.params.valuesOf({ ...audit, ...idValues(ids) }));
 }
 
-function purgeSql(em: EntityManager, policy: AnyTrashPolicy, params: NamedParameters): string {
+function purgeSql(em: EntityManager, policy: AnyTrashPolicy, count: RecordCount, params: NamedParameters): string {
   const metadata = em.getMetadata();
   const children = policy.cascadesTo().map((child, index) => {
     const meta = metadataOf(metadata, child.policy.entity);
     const parent = quote(columnOf(meta, child.parentProperty));
-    return `"child${index}" as (delete from ${quote(meta.tableName)} where ${parent} = any(${params.take('ids', 'uuid[]')}) returning ${parent} as "parent")`;
+    return `"child${index}" as (delete from ${quote(meta.tableName)} where ${amongIds(parent, params, count)} returning ${parent} as "parent")`;
   });
   const meta = metadataOf(metadata, policy.entity);
-  const record = `"record" as (delete from ${quote(meta.tableName)} where ${quote(columnOf(meta, 'id'))} = any(${params.take('ids', 'uuid[]')})
+  const record = `"record" as (delete from ${quote(meta.tableName)} where ${amongIds(quote(columnOf(meta, 'id')), params, count)}
       returning ${quote(columnOf(meta, 'id'))} as "id", ${quote(columnOf(meta, 'deletionId'))} as "deletionId")`;
   const auditMeta = metadataOf(metadata, AuditEvent);
   const renames = quote(columnOf(auditMeta, 'renames'));
   const cleared = `"cleared" as (update ${quote(auditMeta.tableName)} set ${renames} = null
-      where ${renames} is not null and ${quote(columnOf(auditMeta, 'entityId'))} = any(${params.take('ids', 'uuid[]')}))`;
+      where ${renames} is not null and ${amongIds(quote(columnOf(auditMeta, 'entityId')), params, count)})`;
   const audit = `"audit" as (${auditInsertSql(auditMeta, params, {
     computed: { affected: `1 + coalesce("cascaded"."rows", 0)`, deletionId: `"record"."deletionId"` },
     joins: `join "record" on "record"."id" = "event"."entityId" left join "cascaded" on "cascaded"."parent" = "event"."entityId"`,
