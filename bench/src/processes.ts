@@ -171,15 +171,8 @@ export function memoryOf(pid: number): { rssMb: number; peakMb: number } | undef
 
 /** CPU time (user + system) a process has used so far, in ms; undefined where /proc is missing. */
 export function cpuMsOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks * 1000) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
+  const stat = statOf(pid);
+  return stat && (stat.ticks * 1000) / CLOCK_TICKS;
 }
 
 /**
@@ -204,9 +197,11 @@ export function databaseCpuMsOf(backendPid: number): number | undefined {
   return (ticks * 1000) / CLOCK_TICKS;
 }
 
+/** A process's command name, parent, and CPU ticks (its own; its waited-for children's) from /proc; undefined where /proc is missing. */
 function statOf(pid: number): { command: string; parent: number; ticks: number; childTicks: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces): ppid is the 2nd, utime and stime the 12th and 13th, cutime and cstime the 14th and 15th.
     const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { command, parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), childTicks: Number(fields[13]) + Number(fields[14]) };

@@ -54,13 +54,20 @@ type RecordCount = 'one' | 'many';
 
 const countOf = (ids: readonly string[]): RecordCount => (ids.length === 1 ? 'one' : 'many');
 
-/** `column` is one of the records' ids (bound as `id` or `ids`, see `RecordCount`). */
-function amongIds(column: string, params: NamedParameters, count: RecordCount): string {
-  return count === 'one' ? `${column} = ${params.take('id', 'uuid')}` : `${column} = any(${params.take('ids', 'uuid[]')})`;
+/**
+ * `column` is one of the records' ids, compared with the value `placeholder`
+ * binds as the type it is given: `idsValue`, the id itself for one record,
+ * the array for several (see `RecordCount`).
+ */
+function amongIds(column: string, count: RecordCount, placeholder: (type: 'uuid' | 'uuid[]') => string): string {
+  return count === 'one' ? `${column} = ${placeholder('uuid')}` : `${column} = any(${placeholder('uuid[]')})`;
 }
 
-/** The values `amongIds` binds, by name. */
-const idValues = (ids: readonly string[]) => ({ id: ids[0], ids });
+/** The value `amongIds` compares with. */
+const idsValue = (ids: readonly string[]): string | readonly string[] => (countOf(ids) === 'one' ? ids[0] : ids);
+
+/** `amongIds`' placeholder in a statement with named values: the value named `ids`. */
+const idsByName = (params: NamedParameters) => (type: string) => params.take('ids', type);
 
 /**
  * The records with the ids bound first that `visible` lets the principal
@@ -69,12 +76,11 @@ const idValues = (ids: readonly string[]) => ({ id: ids[0], ids });
  */
 function visibleWithIds<T extends object>(meta: EntityMetadata, ids: readonly string[], visible: FilterQuery<T>) {
   const count = countOf(ids);
-  const values: unknown[] = [count === 'one' ? ids[0] : ids];
+  const values: unknown[] = [idsValue(ids)];
   const shape = conditionShape(visible as FilterQuery<object>, values);
   const where = () => {
     const params = new Parameters();
-    const id = `e.${quote(columnOf(meta, 'id'))}`;
-    const among = count === 'one' ? `${id} = ${params.take()}::uuid` : `${id} = any(${params.take()}::uuid[])`;
+    const among = amongIds(`e.${quote(columnOf(meta, 'id'))}`, count, (type) => `${params.take()}::${type}`);
     return [among, conditionSql(meta, visible as FilterQuery<object>, 'e', params)].filter(Boolean).join(' and ');
   };
   return { key: `${count}:${shape.key}`, values, where };
@@ -155,7 +161,7 @@ export async function changeTrashColumns(em: EntityManager, policy: AnyTrashPoli
   const values = params.valuesOf({
     ...change.audit,
     ...change.columns,
-    ...idValues(ids),
+    ids: idsValue(ids),
     now: change.now,
     trashedBy: 'trashedBy' in change.children ? change.children.trashedBy : null,
   });
@@ -213,10 +219,10 @@ function changeSql(em: EntityManager, policy: AnyTrashPolicy, direction: 'trash'
         ? `${column('deletedAt')} is null`
         : `${column('deletionId')} = ${params.take('trashedBy', columnTypeOf(meta, 'deletionId'))} and ${column('deletedAt')} is not null`;
     return `"child${index}" as (update ${quote(meta.tableName)} set ${assignments(meta)}
-      where ${amongIds(parent, params, count)} and ${selected} returning ${parent} as "parent")`;
+      where ${amongIds(parent, count, idsByName(params))} and ${selected} returning ${parent} as "parent")`;
   });
   const meta = metadataOf(metadata, policy.entity);
-  const record = `"record" as (update ${quote(meta.tableName)} set ${assignments(meta)} where ${amongIds(quote(columnOf(meta, 'id')), params, count)})`;
+  const record = `"record" as (update ${quote(meta.tableName)} set ${assignments(meta)} where ${amongIds(quote(columnOf(meta, 'id')), count, idsByName(params))})`;
   const audit = `"audit" as (${auditInsertSql(metadataOf(metadata, AuditEvent), params, {
     computed: { affected: `1 + coalesce("cascaded"."rows", 0)` },
     joins: `left join "cascaded" on "cascaded"."parent" = "event"."entityId"`,
@@ -251,7 +257,7 @@ export interface PurgedRows {
 export async function purgeRows(em: EntityManager, policy: AnyTrashPolicy, ids: readonly string[], audit: Record<string, unknown>): Promise<PurgedRows[]> {
   const count = countOf(ids);
   const named = compiledNamedStatement(`purge:${policy.typeName}:${count}`, (params) => purgeSql(em, policy, count, params), 'write');
-  return transactionRows<PurgedRows>(em, named.statement, named.params.valuesOf({ ...audit, ...idValues(ids) }));
+  return transactionRows<PurgedRows>(em, named.statement, named.params.valuesOf({ ...audit, ids: idsValue(ids) }));
 }
 
 function purgeSql(em: EntityManager, policy: AnyTrashPolicy, count: RecordCount, params: NamedParameters): string {
@@ -259,15 +265,15 @@ function purgeSql(em: EntityManager, policy: AnyTrashPolicy, count: RecordCount,
   const children = policy.cascadesTo().map((child, index) => {
     const meta = metadataOf(metadata, child.policy.entity);
     const parent = quote(columnOf(meta, child.parentProperty));
-    return `"child${index}" as (delete from ${quote(meta.tableName)} where ${amongIds(parent, params, count)} returning ${parent} as "parent")`;
+    return `"child${index}" as (delete from ${quote(meta.tableName)} where ${amongIds(parent, count, idsByName(params))} returning ${parent} as "parent")`;
   });
   const meta = metadataOf(metadata, policy.entity);
-  const record = `"record" as (delete from ${quote(meta.tableName)} where ${amongIds(quote(columnOf(meta, 'id')), params, count)}
+  const record = `"record" as (delete from ${quote(meta.tableName)} where ${amongIds(quote(columnOf(meta, 'id')), count, idsByName(params))}
       returning ${quote(columnOf(meta, 'id'))} as "id", ${quote(columnOf(meta, 'deletionId'))} as "deletionId")`;
   const auditMeta = metadataOf(metadata, AuditEvent);
   const renames = quote(columnOf(auditMeta, 'renames'));
   const cleared = `"cleared" as (update ${quote(auditMeta.tableName)} set ${renames} = null
-      where ${renames} is not null and ${amongIds(quote(columnOf(auditMeta, 'entityId')), params, count)})`;
+      where ${renames} is not null and ${amongIds(quote(columnOf(auditMeta, 'entityId')), count, idsByName(params))})`;
   const audit = `"audit" as (${auditInsertSql(auditMeta, params, {
     computed: { affected: `1 + coalesce("cascaded"."rows", 0)`, deletionId: `"record"."deletionId"` },
     joins: `join "record" on "record"."id" = "event"."entityId" left join "cascaded" on "cascaded"."parent" = "event"."entityId"`,

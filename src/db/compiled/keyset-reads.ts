@@ -205,8 +205,7 @@ export async function readKeysetRowsWithChildren<T extends { id: string }, C ext
     const total = childQuery.total ? `, (${childQuery.total.sql(parentId)}) as "__childTotal"` : '';
     return `select ${selectList(parentMeta, 'e')}, ${children}${total} ${pageSql(parentMeta, 'e', parent, params)}`;
   });
-  const planned = plannedFor(statement, { ...parentShape, patterns: parentShape.patterns || childShape.patterns });
-  const rows = await reads.rows<Record<string, unknown>>(planned, [...childShape.values, ...parentShape.values]);
+  const rows = await reads.rows<Record<string, unknown>>(plannedFor(statement, childShape, parentShape), [...childShape.values, ...parentShape.values]);
   return rows.map((row) => ({
     parent: rowToEntity(parentMeta, parentQuery.entity, row),
     children: (row.__children as Array<Record<string, unknown>>).map((item) => rowToEntity(childMeta, childQuery.entity, item)),

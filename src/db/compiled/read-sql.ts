@@ -67,15 +67,15 @@ export function conditionShape(where: FilterQuery<object>, values: unknown[] = [
 }
 
 /**
- * The statement as it should run for a condition: by name, planned once per
- * connection; or, when it binds a pattern, unnamed, planned for each run's
+ * The statement as it should run for its conditions: by name, planned once
+ * per connection; or, when one binds a pattern, unnamed, planned for each run's
  * values. After a few runs PostgreSQL keeps a prepared statement's generic
  * plan when it estimates it no dearer, and for a search that plan walks the
  * listing's order index filtering every row (200 ms on a million users),
  * where a plan made for the pattern reads its trigram index (2 ms).
  */
-export function plannedFor(statement: PreparedRead, condition: ConditionShape): PreparedRead {
-  return condition.patterns ? { text: statement.text } : statement;
+export function plannedFor(statement: PreparedRead, ...conditions: ConditionShape[]): PreparedRead {
+  return conditions.some((condition) => condition.patterns) ? { text: statement.text } : statement;
 }
 
 /** Binding positions, shared by every part of one statement. */
