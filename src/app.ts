@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
@@ -17,6 +17,7 @@ import { ErrorCode } from './errors';
 import { compiledExecution, parsedDocumentStore } from './graphql/compiled-execution';
 import { formatError, serviceUnavailableStatus, unexpectedErrorLogger } from './graphql/format-error';
 import { renderedReads, stringifyResult } from './graphql/rendered-reads';
+import { mergedPlugins } from './graphql/request-plugins';
 import { renderableFields } from './modules/rendered-fields';
 import { trashPolicies } from './modules/trash-policies';
 import { ormOptions } from './orm';
@@ -107,12 +108,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     });
     let closing = false;
-    http.addHook('onRequest', async (request, reply) => {
+    // Hooks on every request take a callback rather than being async: a promise each, twice, on the hot path.
+    http.addHook('onRequest', (request, reply, done) => {
       reply.header('x-request-id', request.id);
+      done();
     });
-    http.addHook('onSend', async (_request, reply) => {
+    http.addHook('onSend', (_request, reply, payload, done) => {
       // Once shutdown has begun, keep-alive connections close after their response instead of lingering.
       if (closing) reply.header('connection', 'close');
+      done(null, payload);
     });
     const metrics = new Metrics(database.orm, trashPolicies, config.metricsAccess);
     const trashEvents = new TrashEventBus({
@@ -160,15 +164,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       introspection: !isProduction || config.allowIntrospection,
       plugins: [
         fastifyApolloDrainPlugin(http),
-        unexpectedErrorLogger(logger),
-        serviceUnavailableStatus(),
-        // Before outcomePlugin: the response size limit replaces the answer's errors, which the outcome then reports.
-        subscriptionsOverHttpRefused(),
-        ...limits.plugins,
-        ...(readRouter ? [readRoutingPlugin(readRouter, logger)] : []),
-        outcomePlugin(),
+        // One request listener for all of these: Apollo calls each listener's every hook on every request (request-plugins.ts).
+        mergedPlugins<RequestContext>([
+          unexpectedErrorLogger(logger),
+          serviceUnavailableStatus(),
+          subscriptionsOverHttpRefused(),
+          // Before outcomePlugin: the response size limit replaces the answer's errors, which the outcome then reports.
+          ...limits.plugins,
+          ...(readRouter ? [readRoutingPlugin(readRouter, logger)] : []),
+          outcomePlugin(),
+        ]),
         // No cache hints in this schema: without this, Apollo's cache-control plugin runs on every field of every request.
         ApolloServerPluginCacheControlDisabled(),
+        // Not a federation subgraph: without this, Apollo's inline-trace plugin still starts on every request to find that out.
+        ApolloServerPluginInlineTraceDisabled(),
         isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       ],
     });

@@ -1,9 +1,9 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
 import { isDatabaseUnavailable } from '../db/database-errors';
 import { AppError, ErrorCode, RETRY_AFTER_S } from '../errors';
+import type { RequestPlugin } from './request-plugins';
 
 /** The database cannot be reached or did not answer in time: nothing the client did wrong, and worth a retry. */
 const SERVICE_UNAVAILABLE_MESSAGE = 'The database is unavailable; retry later';
@@ -72,11 +72,11 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
  * id to the masked error the client gets, so a report can be matched with
  * its log line.
  */
-export function unexpectedErrorLogger(logger: Logger): ApolloServerPlugin<{ requestId: string }> {
+export function unexpectedErrorLogger(logger: Logger): RequestPlugin<{ requestId: string }> {
   return {
-    async requestDidStart() {
+    requestDidStart() {
       return {
-        async didEncounterErrors({ errors, contextValue }) {
+        didEncounterErrors({ errors, contextValue }) {
           for (const error of errors) {
             const original = unwrapResolverError(error);
             if (isClientError(original, error.extensions?.code)) continue;
@@ -87,7 +87,7 @@ export function unexpectedErrorLogger(logger: Logger): ApolloServerPlugin<{ requ
             logger.error({ err: original, requestId: contextValue?.requestId, path: error.path }, 'unexpected error while resolving a request');
           }
         },
-        async willSendResponse({ response, contextValue }) {
+        willSendResponse({ response, contextValue }) {
           if (response.body.kind !== 'single' || !contextValue?.requestId) return;
           for (const error of response.body.singleResult.errors ?? []) {
             if (error.extensions?.code === ErrorCode.InternalServerError) {
@@ -104,11 +104,11 @@ export function unexpectedErrorLogger(logger: Logger): ApolloServerPlugin<{ requ
  * HTTP 503 with Retry-After whenever a response carries SERVICE_UNAVAILABLE:
  * load balancers and clients act on the status, not on the body.
  */
-export function serviceUnavailableStatus(): ApolloServerPlugin {
+export function serviceUnavailableStatus(): RequestPlugin {
   return {
-    async requestDidStart() {
+    requestDidStart() {
       return {
-        async willSendResponse({ response }) {
+        willSendResponse({ response }) {
           if (response.body.kind !== 'single') return;
           if (!(response.body.singleResult.errors ?? []).some((error) => error.extensions?.code === ErrorCode.ServiceUnavailable)) return;
           response.http.status = 503;

@@ -1,8 +1,8 @@
-import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ReadRouter } from '../db/read-routing';
 import { parseWalPosition } from '../db/wal-position';
+import type { RequestPlugin } from '../graphql/request-plugins';
 import type { RequestContext } from '../request-context';
 
 /** Carries a consistency token: in the response to a mutation, and back from the client on later requests. */
@@ -31,9 +31,9 @@ export function registerConsistencyTokenHeader(http: FastifyInstance): void {
  * carries the primary's WAL position, in the header and in
  * `extensions.consistencyToken`.
  */
-export function readRoutingPlugin(router: ReadRouter, logger: Logger): ApolloServerPlugin<RequestContext> {
+export function readRoutingPlugin(router: ReadRouter, logger: Logger): RequestPlugin<RequestContext> {
   return {
-    async requestDidStart() {
+    requestDidStart() {
       return {
         async didResolveOperation({ operation, request, contextValue }) {
           if (operation?.operation !== 'query') return;

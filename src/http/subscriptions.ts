@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, parse, specifiedRules, validate, getOperationAST, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -9,6 +8,7 @@ import type { Principal } from '../auth/principal';
 import type { TokenVerifier } from '../auth/token-verifier';
 import { BadUserInputError, ErrorCode, TooManySubscriptionsError } from '../errors';
 import type { TrashEventBus } from '../events/trash-event-bus';
+import type { RequestPlugin } from '../graphql/request-plugins';
 import { enforceCostLimit } from '../security/query-limits';
 
 /** What subscription resolvers receive: who is listening and where events come from. */
@@ -128,11 +128,11 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
 }
 
 /** Over HTTP, a subscription has nowhere to stream to: refused with a pointer to WebSocket. */
-export function subscriptionsOverHttpRefused(): ApolloServerPlugin {
+export function subscriptionsOverHttpRefused(): RequestPlugin {
   return {
-    async requestDidStart() {
+    requestDidStart() {
       return {
-        async didResolveOperation({ operation }) {
+        didResolveOperation({ operation }) {
           if (operation?.operation === 'subscription') {
             throw new BadUserInputError('Subscriptions are served over WebSocket (graphql-ws protocol) at this same URL, not over HTTP');
           }

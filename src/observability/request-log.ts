@@ -1,6 +1,6 @@
-import type { ApolloServerPlugin } from '@apollo/server';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { RequestPlugin } from '../graphql/request-plugins';
 import type { TrashChange, TrashObserver } from '../trash/trash-observer';
 
 /** What one GraphQL request did, filled in while it runs and logged when it ends. */
@@ -34,11 +34,17 @@ function operationLabel(name: string | null | undefined): string {
  * `observe` (metrics).
  */
 export function registerRequestLog(http: FastifyInstance, logger: Logger, observe: (outcome: RequestOutcome) => void): void {
-  http.addHook('onRequest', async (request) => {
+  // Callback hooks, not async ones: they run on every request, and an async hook costs two promises.
+  http.addHook('onRequest', (request, _reply, done) => {
     request.graphqlOutcome = { operation: 'unresolved', errorCodes: [] };
+    done();
   });
-  http.addHook('onResponse', async (request, reply) => {
-    if (!request.url.startsWith('/graphql') || request.method === 'OPTIONS') return;
+  http.addHook('onResponse', (request, reply, done) => {
+    if (request.url.startsWith('/graphql') && request.method !== 'OPTIONS') logOutcome(request, reply);
+    done();
+  });
+
+  function logOutcome(request: FastifyRequest, reply: FastifyReply): void {
     const outcome: RequestOutcome = {
       requestId: request.id,
       operation: request.graphqlOutcome?.operation ?? 'unresolved',
@@ -50,19 +56,19 @@ export function registerRequestLog(http: FastifyInstance, logger: Logger, observ
     if (outcome.errorCodes.length === 0 && reply.statusCode >= 400) outcome.errorCodes.push(reply.statusCode === 401 ? 'UNAUTHENTICATED' : 'BAD_USER_INPUT');
     logger.info(outcome, 'graphql request');
     observe(outcome);
-  });
+  }
 }
 
 /** Copies the operation name and the error codes of the response onto the request's outcome. */
-export function outcomePlugin(): ApolloServerPlugin<{ outcome?: { operation: string; errorCodes: string[] } }> {
+export function outcomePlugin(): RequestPlugin<{ outcome?: { operation: string; errorCodes: string[] } }> {
   return {
-    async requestDidStart() {
+    requestDidStart() {
       return {
-        async didResolveOperation({ operation, contextValue: context }) {
+        didResolveOperation({ operation, contextValue: context }) {
           // Only names of operations in the parsed document: a client cannot invent label values by sending names.
           if (context.outcome && operation) context.outcome.operation = operationLabel(operation.name?.value);
         },
-        async willSendResponse({ response, contextValue: context }) {
+        willSendResponse({ response, contextValue: context }) {
           if (!context.outcome || response.body.kind !== 'single') return;
           for (const error of response.body.singleResult.errors ?? []) {
             context.outcome.errorCodes.push(String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));

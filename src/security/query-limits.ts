@@ -7,6 +7,7 @@ import { QueryTooComplexError, RequestRefusedError } from '../errors';
 import { CostCache } from './cost-cache';
 import { operationShape } from './operation-shape';
 import { responseSizeLimitPlugin } from './response-size';
+import type { RequestPlugin } from '../graphql/request-plugins';
 
 /**
  * Cost of a connection field: its own 1, plus its selection once per item it
@@ -29,7 +30,7 @@ export function queryLimits(
   limits: QueryLimits,
   options: { hideSuggestions: boolean; isShortText: (type: string, field: string) => boolean },
 ): {
-  plugins: ApolloServerPlugin[];
+  plugins: Array<ApolloServerPlugin | RequestPlugin>;
   validationRules: ValidationRule[];
   parseOptions: { maxTokens: number };
 } {
@@ -55,12 +56,12 @@ export function queryLimits(
   };
 }
 
-function costLimitPlugin(limits: QueryLimits): ApolloServerPlugin {
+function costLimitPlugin(limits: QueryLimits): RequestPlugin {
   const costs = new CostCache();
   return {
-    async requestDidStart({ schema }: { schema: GraphQLSchema }) {
+    requestDidStart({ schema }) {
       return {
-        async didResolveOperation({ request, document, operation, queryHash }) {
+        didResolveOperation({ request, document, operation, queryHash }) {
           // An unknown operationName is reported by execution (BAD_USER_INPUT); there is nothing to cost.
           if (!operation) return;
           // Variables that do not coerce are reported by execution exactly as inline values would be; nothing runs.

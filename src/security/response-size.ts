@@ -1,6 +1,6 @@
-import type { ApolloServerPlugin } from '@apollo/server';
 import { defaultFieldResolver, getNamedType, GraphQLObjectType, GraphQLScalarType, type GraphQLField, type GraphQLSchema } from 'graphql';
 import { ErrorCode, ResponseTooLargeError } from '../errors';
+import type { RequestPlugin } from '../graphql/request-plugins';
 
 /** Where a request's running total lives on its context object. */
 const RESPONSE_BUDGET = Symbol('responseBudget');
@@ -34,16 +34,16 @@ export const SHORT_TEXT_MAX_LENGTH = 255;
  * info, for every value of every row, which was a fifth of what a 50-row page
  * allocated. Fields nothing is known about (computed ones) are counted.
  */
-export function responseSizeLimitPlugin(maxBytes: number, isShortText: (type: string, field: string) => boolean): ApolloServerPlugin {
+export function responseSizeLimitPlugin(maxBytes: number, isShortText: (type: string, field: string) => boolean): RequestPlugin {
   return {
-    async serverWillStart({ schema }) {
+    serverWillStart({ schema }) {
       countTextFields(schema, isShortText);
     },
-    async requestDidStart({ contextValue }) {
+    requestDidStart({ contextValue }) {
       const budget: ResponseBudget = { bytes: 0, limit: maxBytes, exceeded: false };
       Object.defineProperty(contextValue, RESPONSE_BUDGET, { value: budget });
       return {
-        async willSendResponse({ response }) {
+        willSendResponse({ response }) {
           if (!budget.exceeded || response.body.kind !== 'single') return;
           response.body.singleResult = {
             errors: [{ message: new ResponseTooLargeError(maxBytes).message, extensions: { code: ErrorCode.ResponseTooLarge, limit: maxBytes } }],
