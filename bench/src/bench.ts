@@ -12,6 +12,7 @@ import { cpuMsOf, databaseCpuMsOf, memoryOf, runNodeJson, sampleRss, startAppSer
 import { summariseAllocations, type AllocationSummary } from './allocations';
 import { takeHeapSnapshot, type HeapSummary } from './heap-snapshot';
 import { summariseProfile, type ProfileSummary } from './profile';
+import { promisesCreated } from './promise-counter';
 import { evaluateTargets, printReport } from './report';
 import type { BenchRun, Measurement, PurgeResult, ScenarioResult, Targets, TargetSummary } from './results';
 import { scenarios as allScenarios, type Scenario, type ScenarioInputs } from './scenarios';
@@ -44,6 +45,8 @@ export interface BenchOptions {
   heapSnapshot: boolean;
   /** V8's sampling heap profiler on the measured server, freed objects included: where it allocates. */
   allocProfile: boolean;
+  /** Count the promises the measured server creates per request (an async hook: it slows the server). */
+  countPromises: boolean;
   /** Another Node binary for the measured server (e.g. to compare releases); the floor keeps the benchmark's. */
   serverNode?: string;
   progress: boolean;
@@ -69,6 +72,7 @@ export function defaultOptions(): BenchOptions {
     profile: false,
     heapSnapshot: false,
     allocProfile: false,
+    countPromises: false,
     progress: process.stderr.isTTY === true,
     log: (line) => console.error(line),
     print: (line) => console.log(line),
@@ -77,7 +81,7 @@ export function defaultOptions(): BenchOptions {
 
 const USAGE = `usage: npm run bench -- [--scale 1000000] [--trashed 0.3] [--duration 5] [--warmup 1] [--rounds 3]
        [--connections 8] [--purge-users N] [--only s1,s3,s8] [--profile] [--heap-snapshot]
-       [--alloc-profile] [--server-node /path/to/node] [--results bench/results.json]
+       [--alloc-profile] [--count-promises] [--server-node /path/to/node] [--results bench/results.json]
        [--database trash_graphql_bench]`;
 
 /** Options given as strings on the command line, checked and converted below. */
@@ -94,6 +98,7 @@ const FLAGS = {
   profile: { type: 'boolean' },
   'heap-snapshot': { type: 'boolean' },
   'alloc-profile': { type: 'boolean' },
+  'count-promises': { type: 'boolean' },
   'server-node': { type: 'string' },
   results: { type: 'string' },
   help: { type: 'boolean' },
@@ -128,6 +133,9 @@ export function parseArgs(argv: readonly string[], base: BenchOptions = defaultO
   if (values.profile) options.profile = true;
   if (values['heap-snapshot']) options.heapSnapshot = true;
   if (values['alloc-profile']) options.allocProfile = true;
+  if (values['count-promises']) options.countPromises = true;
+  // Both ask the server through SIGUSR2.
+  if (options.countPromises && options.heapSnapshot) throw new Error(`--count-promises and --heap-snapshot cannot be combined\n${USAGE}`);
   if (values.results !== undefined) options.resultsFile = path.resolve(values.results);
   if (values['server-node'] !== undefined) {
     if (!existsSync(values['server-node'])) throw new Error(`--server-node: no such file ${values['server-node']}\n${USAGE}`);
@@ -306,6 +314,7 @@ function summarise(rounds: Measurement[], logged: number): TargetSummary {
     rps: round(median(rounds.map((m) => m.rps)), 1),
     cpuMsPerRequest: rounds.some((m) => m.cpuMsPerRequest === null) ? null : round(median(rounds.map((m) => m.cpuMsPerRequest!)), 3),
     databaseCpuMsPerRequest: rounds.some((m) => m.databaseCpuMsPerRequest == null) ? null : round(median(rounds.map((m) => m.databaseCpuMsPerRequest!)), 3),
+    ...(rounds.every((m) => m.promisesPerRequest !== undefined) ? { promisesPerRequest: round(median(rounds.map((m) => m.promisesPerRequest!)), 1) } : {}),
     p50: round(median(rounds.map((m) => m.p50))),
     p99: round(median(rounds.map((m) => m.p99))),
     statementsPerRequest: perRequest.length > 0 ? round(median(perRequest)) : null,
@@ -404,6 +413,10 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     const profileDir = path.join(repoRoot, 'bench', 'dist', 'profiles');
     const heapDir = path.join(repoRoot, 'bench', 'dist', 'heap');
     const allocationFile = path.join(repoRoot, 'bench', 'dist', 'allocations.json');
+    const promiseCountFile = path.join(repoRoot, 'bench', 'dist', 'promises.json');
+    rmSync(promiseCountFile, { force: true });
+    let promiseReads = 0;
+    const serverPromises = async () => promisesCreated(server.pid, promiseCountFile, promiseReads++);
     rmSync(allocationFile, { force: true });
     // Requests the measured server answered (warm-ups included), for allocations per request.
     let serverRequests = 0;
@@ -420,8 +433,12 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
         ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
         ...(options.heapSnapshot ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', heapDir] : []),
         ...(options.allocProfile ? ['--require', path.join(benchDistDir, 'allocation-sampler.js')] : []),
+        ...(options.countPromises ? ['--require', path.join(benchDistDir, 'promise-counter.js')] : []),
       ],
-      env: options.allocProfile ? { BENCH_ALLOCATION_PROFILE: allocationFile } : undefined,
+      env: {
+        ...(options.allocProfile ? { BENCH_ALLOCATION_PROFILE: allocationFile } : {}),
+        ...(options.countPromises ? { BENCH_PROMISE_COUNT: promiseCountFile } : {}),
+      },
       node: options.serverNode,
     });
     children.push(server);
@@ -438,6 +455,8 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       // Requests the warmup left in flight finish before counting starts.
       await quiesce(db, options.databaseName);
       if (statStatements) await db.query('select pg_stat_statements_reset()');
+      const countingPromises = options.countPromises && target === 'server';
+      const promisesBefore = countingPromises ? await serverPromises() : 0;
       const rss = sampleRss(child.pid);
       const cpuBefore = cpuMsOf(child.pid);
       const databaseBefore = databaseCpuMs();
@@ -448,6 +467,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       const rssMb = rss.stop();
       // ... and those this measurement left in flight finish before counting ends: they count as sent.
       await quiesce(db, options.databaseName);
+      const promisesAfter = countingPromises ? await serverPromises() : 0;
       const calls = statStatements ? await statementCalls(db, options.databaseName) : null;
       const topStatements = statStatements ? await frequentStatements(db, options.databaseName) : undefined;
       if (!scenario.readOnly) await restoreWriteLeftovers(db, dataset);
@@ -460,6 +480,8 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
         rssMb: round(rssMb, 1),
         cpuMsPerRequest: cpuBefore !== undefined && cpuAfter !== undefined ? round((cpuAfter - cpuBefore) / result.requests, 3) : null,
         databaseCpuMsPerRequest: databaseBefore !== undefined && databaseAfter !== undefined ? round((databaseAfter - databaseBefore) / result.requests, 3) : null,
+        // Every request sent has been answered by then (quiesce), so all of them count.
+        ...(countingPromises ? { promisesPerRequest: round((promisesAfter - promisesBefore) / Math.max(result.sent, result.requests), 1) } : {}),
         topStatements,
       };
     };
@@ -476,7 +498,8 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
           log(
             `round ${r}/${options.rounds} ${scenario.key.padEnd(22)} ${target.padEnd(6)} ${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms` +
               (m.statementsPerRequest !== null ? `  ${m.statementsPerRequest} stmt/req` : '') +
-              `  ${m.cpuMsPerRequest ?? 'n/a'} CPU ms/req  DB ${m.databaseCpuMsPerRequest ?? 'n/a'} CPU ms/req  RSS ${m.rssMb} MB`,
+              `  ${m.cpuMsPerRequest ?? 'n/a'} CPU ms/req  DB ${m.databaseCpuMsPerRequest ?? 'n/a'} CPU ms/req  RSS ${m.rssMb} MB` +
+              (m.promisesPerRequest !== undefined ? `  ${m.promisesPerRequest} promises/req` : ''),
           );
         }
       }

@@ -28,6 +28,8 @@ export interface Measurement extends LoadResult {
    * Optional: runs recorded before it was measured lack it.
    */
   databaseCpuMsPerRequest?: number | null;
+  /** Promises the server created per request (`--count-promises`; server only). */
+  promisesPerRequest?: number;
   /** The statements pg_stat_statements saw most often during the measurement. */
   topStatements?: Array<{ calls: number; query: string }>;
 }
@@ -36,6 +38,8 @@ export interface TargetSummary {
   rps: number;
   cpuMsPerRequest: number | null;
   databaseCpuMsPerRequest?: number | null;
+  /** Median of the rounds' promises per request (`--count-promises`; server only). */
+  promisesPerRequest?: number;
   p50: number;
   p99: number;
   statementsPerRequest: number | null;
