@@ -415,8 +415,6 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     const allocationFile = path.join(repoRoot, 'bench', 'dist', 'allocations.json');
     const promiseCountFile = path.join(repoRoot, 'bench', 'dist', 'promises.json');
     rmSync(promiseCountFile, { force: true });
-    let promiseReads = 0;
-    const serverPromises = async () => promisesCreated(server.pid, promiseCountFile, promiseReads++);
     rmSync(allocationFile, { force: true });
     // Requests the measured server answered (warm-ups included), for allocations per request.
     let serverRequests = 0;
@@ -456,7 +454,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       await quiesce(db, options.databaseName);
       if (statStatements) await db.query('select pg_stat_statements_reset()');
       const countingPromises = options.countPromises && target === 'server';
-      const promisesBefore = countingPromises ? await serverPromises() : 0;
+      const promisesBefore = countingPromises ? await promisesCreated(server.pid, promiseCountFile) : 0;
       const rss = sampleRss(child.pid);
       const cpuBefore = cpuMsOf(child.pid);
       const databaseBefore = databaseCpuMs();
@@ -467,7 +465,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       const rssMb = rss.stop();
       // ... and those this measurement left in flight finish before counting ends: they count as sent.
       await quiesce(db, options.databaseName);
-      const promisesAfter = countingPromises ? await serverPromises() : 0;
+      const promisesAfter = countingPromises ? await promisesCreated(server.pid, promiseCountFile) : 0;
       const calls = statStatements ? await statementCalls(db, options.databaseName) : null;
       const topStatements = statStatements ? await frequentStatements(db, options.databaseName) : undefined;
       if (!scenario.readOnly) await restoreWriteLeftovers(db, dataset);

@@ -30,20 +30,26 @@ if (target) {
 
 /**
  * In the benchmark: the promises the server (started with this module and
- * BENCH_PROMISE_COUNT=file) has created so far. `reads` is how many times it
- * was asked before; the answer is the one to this signal.
+ * BENCH_PROMISE_COUNT=file) has created so far: it is signalled, and its
+ * answer is the one counting one more signal than the file held before.
  */
-export async function promisesCreated(pid: number, file: string, reads: number): Promise<number> {
+export async function promisesCreated(pid: number, file: string): Promise<number> {
+  const answered = readCount(file)?.reads ?? 0;
   process.kill(pid, 'SIGUSR2');
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20));
-    try {
-      const count = JSON.parse(readFileSync(file, 'utf8')) as { reads: number; promises: number };
-      if (count.reads === reads + 1) return count.promises;
-    } catch {
-      // Not written yet, or being written: look again.
-    }
+    const count = readCount(file);
+    if (count?.reads === answered + 1) return count.promises;
   }
   throw new Error(`process ${pid} did not report its promises within 10 s`);
+}
+
+function readCount(file: string): { reads: number; promises: number } | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { reads: number; promises: number };
+  } catch {
+    // Not written yet, or being written.
+    return undefined;
+  }
 }
